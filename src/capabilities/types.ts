@@ -1,4 +1,4 @@
-import type { ResourceClass } from '../protocol/glossary.js';
+import type { ProviderType, ResourceClass } from '../protocol/glossary.js';
 
 /**
  * A canonical GPU profile: one real model and its datasheet figures. Tensor figures are DENSE
@@ -64,4 +64,46 @@ export interface CapabilityCatalog {
    * figure is unknown.
    */
   workRate(model: string, reference: string, kind: WorkKind): number | null;
+}
+
+/**
+ * A CPU-only offer's capability. CPU work is measured in vCPU-hours, so `cpu_work_rate` (vCPU-hours
+ * one node-hour does) is simply the vCPU count; there is no GPU figure to compare.
+ */
+export interface CpuProfile {
+  name: 'CPU';
+  class: 'CPU';
+  vcpus: number;
+  /** Host memory of the node in GB. */
+  memory_gb: number;
+  cpu_work_rate: number;
+}
+
+/** The configurable part of the capability catalog (the `capabilities` key of the config file). */
+export interface CapabilityConfig {
+  /** Replaces the default membership of the named classes; models in any spelling. */
+  classes?: Partial<Record<'GPU_A' | 'GPU_B' | 'GPU_C', string[]>>;
+  /**
+   * Extra query words. A value that is a provider type (`p2p_marketplace`) makes the key a provider
+   * placeholder; any other value must be a class, profile, alias or model and makes a query alias.
+   */
+  aliases?: Record<string, string>;
+  /** Another spec table in the same CSV format (tests); the shipped data/gpu-specs.csv by default. */
+  specsCsvPath?: string;
+}
+
+/** One problem in a capability config, with the dotted path of the offending key. */
+export interface CapabilityConfigIssue {
+  path: string;
+  message: string;
+}
+
+/** What createCapabilityCatalog returns beyond the CapabilityCatalog contract. */
+export interface CapabilityCatalogExtras {
+  /** A profile by display-profile name (GPU_TYPE_A), query alias (TYPE_A) or model spelling. */
+  profile(name: string): GpuProfile | null;
+  /** Canonical models of a class under the current configuration, sorted. */
+  classMembers(cls: ResourceClass): string[];
+  /** A spec placeholder provider name ("marketplace_beta") → provider type, config included. */
+  resolveProviderPlaceholder(name: string): ProviderType | null;
 }

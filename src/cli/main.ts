@@ -1,0 +1,120 @@
+import { parseArgs } from 'node:util';
+import {
+  cmdCatalogRefresh,
+  cmdDiscover,
+  cmdNodes,
+  cmdProviders,
+  DISCOVER_FLAGS,
+  FILTER_FLAGS,
+  type Io,
+  queryFrom,
+  reportError,
+} from './commands.js';
+import { connect } from './connect.js';
+
+const USAGE = `computemd — one gateway to discover, plan, book and run compute across providers
+
+Usage: computemd <command> [flags]
+
+Commands:
+  serve                 run the gateway (default 127.0.0.1:7070)
+  nodes                 list offers (GET /nodes)
+  discover              options for N reference GPU-hours (GET /discover)
+  providers             the provider directory (GET /providers)
+  catalog refresh       reload price catalogs (POST /catalog/refresh; operator)
+
+Serve flags:   --port N  --host H  --data DIR  --config FILE  --seed N
+Client flags:  --url URL  --token T  --data DIR  --json
+Filter flags:  ${FILTER_FLAGS.map((f) => `--${f}`).join(' ')}
+Discover:      ${DISCOVER_FLAGS.map((f) => `--${f}`).join(' ')}
+Refresh:       --from URL|DIR  --cloud NAME (repeatable)
+
+Environment: COMPUTEMD_URL, COMPUTEMD_TOKEN, COMPUTEMD_PORT, COMPUTEMD_HOST, COMPUTEMD_DATA, VAST_API_KEY
+Exit codes: 0 ok, 1 the gateway refused (its detail is printed), 2 bad usage, 3 gateway unreachable.`;
+
+const stringFlag = { type: 'string' } as const;
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  json: { type: 'boolean' },
+  url: stringFlag,
+  token: stringFlag,
+  data: stringFlag,
+  port: stringFlag,
+  host: stringFlag,
+  config: stringFlag,
+  seed: stringFlag,
+  from: stringFlag,
+  cloud: { type: 'string', multiple: true },
+  ...Object.fromEntries([...FILTER_FLAGS, ...DISCOVER_FLAGS].map((f) => [f, stringFlag])),
+} as const;
+
+const defaultIo: Io = { out: (s) => console.log(s), err: (s) => console.error(s) };
+
+function intFlag(name: string, v: unknown, io: Io): number | undefined | null {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) {
+    io.err(`error: --${name}: must be a non-negative integer (got ${JSON.stringify(v)})`);
+    return null;
+  }
+  return n;
+}
+
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    io.err(`error: ${(err as Error).message}\nRun \`computemd --help\` for usage.`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [cmd, sub] = positionals;
+  if (values.help || !cmd) {
+    io.out(USAGE);
+    return cmd || values.help ? 0 : 2;
+  }
+  const json = values.json === true;
+  const v = values as Record<string, unknown>;
+  try {
+    switch (cmd) {
+      case 'serve': {
+        const port = intFlag('port', values.port, io);
+        const seed = intFlag('seed', values.seed, io);
+        if (port === null || seed === null) return 2;
+        const { serve } = await import('../gateway/serve.js');
+        return await serve(
+          { port, host: values.host, data_dir: values.data, config: values.config, seed },
+          io,
+        );
+      }
+      case 'nodes':
+        return await cmdNodes(connect(values), queryFrom(v, FILTER_FLAGS), json, io);
+      case 'discover':
+        return await cmdDiscover(
+          connect(values),
+          queryFrom(v, [...FILTER_FLAGS, ...DISCOVER_FLAGS]),
+          json,
+          io,
+        );
+      case 'providers':
+        return await cmdProviders(connect(values), json, io);
+      case 'catalog':
+        if (sub !== 'refresh') {
+          io.err('error: usage: computemd catalog refresh [--from URL|DIR] [--cloud NAME]');
+          return 2;
+        }
+        return await cmdCatalogRefresh(
+          connect(values),
+          { from: values.from, clouds: values.cloud },
+          json,
+          io,
+        );
+      default:
+        io.err(`error: unknown command "${cmd}". Run \`computemd --help\` for usage.`);
+        return 2;
+    }
+  } catch (err) {
+    return reportError(err, io);
+  }
+}

@@ -1,0 +1,122 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+/**
+ * The gateway's configuration file (computemd.config.json or .yaml). Unknown keys are errors, so a
+ * typo never silently does nothing. Credentials are never read from this file: each provider takes
+ * its key from the environment (VAST_API_KEY, …); see config/load.ts.
+ */
+const Location = Type.Union([
+  Type.String({ description: 'A region name from data/regions.csv, e.g. us-east-1' }),
+  Type.Object(
+    { lat: Type.Number({ minimum: -90, maximum: 90 }), lon: Type.Number({ minimum: -180, maximum: 180 }) },
+    { additionalProperties: false },
+  ),
+]);
+
+export const ConfigFile = Type.Object(
+  {
+    host: Type.Optional(Type.String({ minLength: 1 })),
+    port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+    data_dir: Type.Optional(Type.String({ minLength: 1 })),
+    location: Type.Optional(Location),
+    seed: Type.Optional(Type.Integer({ minimum: 0, description: 'Seed of the simulated market model' })),
+    log_level: Type.Optional(
+      Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+    ),
+    providers: Type.Optional(
+      Type.Object(
+        {
+          catalog: Type.Optional(
+            Type.Object(
+              {
+                enabled: Type.Optional(Type.Boolean()),
+                clouds: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+                refresh_url: Type.Optional(Type.String({ minLength: 1 })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+          vast: Type.Optional(
+            Type.Object(
+              {
+                enabled: Type.Optional(Type.Boolean()),
+                base_url: Type.Optional(Type.String({ minLength: 1 })),
+                cache_ttl_s: Type.Optional(Type.Integer({ minimum: 0 })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+          local: Type.Optional(
+            Type.Object(
+              {
+                enabled: Type.Optional(Type.Boolean()),
+                price_per_hour: Type.Optional(Type.Number({ minimum: 0 })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    capabilities: Type.Optional(
+      Type.Object(
+        {
+          classes: Type.Optional(
+            Type.Object(
+              {
+                GPU_A: Type.Optional(Type.Array(Type.String())),
+                GPU_B: Type.Optional(Type.Array(Type.String())),
+                GPU_C: Type.Optional(Type.Array(Type.String())),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+          aliases: Type.Optional(Type.Record(Type.String(), Type.String())),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    refresh: Type.Optional(
+      Type.Object(
+        { timeout_ms: Type.Optional(Type.Integer({ minimum: 100 })) },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ConfigFile = Static<typeof ConfigFile>;
+
+/** The resolved configuration every part of the gateway receives. */
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  data_dir: string;
+  location: string | { lat: number; lon: number };
+  seed: number;
+  log_level: string;
+  providers: {
+    catalog: { enabled: boolean; clouds: string[] | null; refresh_url: string | null };
+    vast: { enabled: boolean; base_url: string | null; cache_ttl_s: number; api_key: string | null };
+    local: { enabled: boolean; price_per_hour: number };
+  };
+  capabilities: {
+    classes: Partial<Record<'GPU_A' | 'GPU_B' | 'GPU_C', string[]>>;
+    aliases: Record<string, string>;
+  };
+  refresh: { timeout_ms: number };
+  /** Which file the configuration came from, if any. */
+  config_file: string | null;
+}
+
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 7070,
+  data_dir: './.computemd',
+  /** AWS us-east-1 (N. Virginia): a major US-East region, the documented default location. */
+  location: 'us-east-1',
+  seed: 42,
+  log_level: 'warn',
+  refresh_timeout_ms: 10_000,
+} as const;

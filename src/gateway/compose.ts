@@ -1,0 +1,160 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import {
+  createCapabilityCatalog,
+  DEFAULT_QUERY_ALIASES,
+  NAMED_PROFILES,
+  resolveProviderPlaceholder,
+  SPEC_DISPLAY_NOTE,
+  SPEC_DISPLAY_PROFILES,
+  SPEC_PLACEHOLDERS,
+  validateCapabilityConfig,
+} from '../capabilities/index.js';
+import { ConfigError } from '../config/load.js';
+import type { GatewayConfig } from '../config/schema.js';
+import { ensureOperator } from '../identity/operator.js';
+import {
+  createMarket,
+  createRefresher,
+  type GeoPoint,
+  loadGeo,
+  type Market,
+  type Refresher,
+} from '../market/index.js';
+import { refreshCatalogs, SKYPILOT_CATALOG_BASE } from '../providers/catalog/index.js';
+import type { Provider } from '../providers/provider.js';
+import { buildProviders, type ProviderSet } from '../providers/registry.js';
+import { buildApp } from '../server/app.js';
+import { type Clock, iso, systemClock } from '../util/clock.js';
+import { packagePath } from '../util/paths.js';
+import { createDiscoveryApi } from './discovery.js';
+
+export interface Gateway {
+  app: FastifyInstance;
+  market: Market;
+  refresher: Refresher;
+  providers: readonly Provider[];
+  config: GatewayConfig;
+  /** True when this start created the operator and its admin token. */
+  operatorCreated: boolean;
+  adminTokenPath: string;
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  clock?: Clock;
+  fetch?: typeof fetch;
+  /** Periodic refreshes (default true); tests drive refreshes by hand. */
+  background?: boolean;
+}
+
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
+}
+
+/**
+ * The composition root (DESIGN.md): config → capabilities → providers → market → server. Every
+ * dependency is built here and passed down; nothing else constructs one.
+ */
+export async function createGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
+  const clock = opts.clock ?? systemClock;
+  const issue = validateCapabilityConfig(config.capabilities)[0];
+  if (issue) throw new ConfigError(`capabilities.${issue.path}`, issue.message);
+  const capabilities = createCapabilityCatalog({
+    classes: config.capabilities.classes,
+    aliases: config.capabilities.aliases,
+  });
+  const geo = loadGeo();
+  let location: GeoPoint | string = config.location;
+  if (typeof location === 'string') {
+    const at = geo.locateAny(location) ?? geo.parseNear(location);
+    if (!at)
+      throw new ConfigError(
+        'location',
+        `unknown region "${location}" (see data/regions.csv, or give {"lat", "lon"})`,
+      );
+    location = at;
+  }
+  const market = createMarket({ capabilities, geo, clock, location });
+  const set: ProviderSet = buildProviders({
+    config,
+    capabilities,
+    clock,
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+  });
+  const refresher = createRefresher({
+    market,
+    providers: set.providers,
+    clock,
+    timeoutMs: config.refresh.timeout_ms,
+  });
+  await refresher.refreshAll();
+  const { store, created, tokenPath } = ensureOperator(config.data_dir, iso(clock.now()));
+
+  const discovery = createDiscoveryApi({
+    market,
+    refresher,
+    providers: set.providers,
+    capabilities,
+    geo,
+    now: () => clock.now(),
+  });
+  const aliases: Record<string, string> = { ...DEFAULT_QUERY_ALIASES };
+  for (const name of SPEC_PLACEHOLDERS) {
+    const t = resolveProviderPlaceholder(name);
+    if (t) aliases[name] = `cheapest provider of type ${t}`;
+  }
+  Object.assign(aliases, config.capabilities.aliases);
+  const displayProfiles: Record<string, Record<string, unknown>> = {};
+  for (const [name, p] of Object.entries(SPEC_DISPLAY_PROFILES)) {
+    displayProfiles[name] = {
+      ...p,
+      canonical_model: NAMED_PROFILES[name as keyof typeof NAMED_PROFILES],
+      note: SPEC_DISPLAY_NOTE,
+    };
+  }
+
+  const catalogs = set.catalogs;
+  const app = await buildApp({
+    clock,
+    version: packageVersion(),
+    startedAt: clock.now(),
+    capabilities,
+    displayProfiles,
+    aliases,
+    discovery,
+    principals: store,
+    providerTypes: new Map(set.providers.map((p) => [p.info.name, p.info.type])),
+    logLevel: config.log_level,
+    refreshCatalogs: catalogs
+      ? async (req) => {
+          const from = req.from ?? config.providers.catalog.refresh_url ?? SKYPILOT_CATALOG_BASE;
+          const results = await refreshCatalogs({
+            from,
+            dataDir: config.data_dir,
+            capabilities,
+            ...(req.clouds ? { clouds: req.clouds } : {}),
+            ...(opts.fetch ? { fetch: opts.fetch } : {}),
+          });
+          catalogs.reload();
+          // Re-read every catalog provider now so /nodes shows the new prices at once.
+          await Promise.all(catalogs.providers.map((p) => refresher.refreshOne(p.info.name)));
+          return { from, clouds: results.map((r) => ({ ...r })) };
+        }
+      : null,
+  });
+  if (opts.background !== false) refresher.start();
+  return {
+    app,
+    market,
+    refresher,
+    providers: set.providers,
+    config,
+    operatorCreated: created,
+    adminTokenPath: tokenPath,
+    async close() {
+      refresher.stop();
+      await app.close();
+    },
+  };
+}

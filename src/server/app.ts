@@ -1,0 +1,77 @@
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { installAuth } from './auth.js';
+import type { GatewayDeps } from './deps.js';
+import { registerEncodings } from './encoding/plugin.js';
+import { installMetrics } from './metrics.js';
+import { installProblemHandlers } from './problems.js';
+import { capabilitiesRoutes } from './routes/capabilities.js';
+import { discoveryRoutes } from './routes/discovery.js';
+import { metaRoutes } from './routes/meta.js';
+import { pricesRoutes } from './routes/prices.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** false: the route keeps its own content type (metrics, docs, SSE); no Accept negotiation. */
+    encodings?: boolean;
+  }
+}
+
+/**
+ * The Fastify app factory: everything comes in through `deps`, nothing is global, so a test builds
+ * exactly the gateway it needs (DESIGN.md: one composition root).
+ */
+export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logLevel === 'silent' ? false : { level: deps.logLevel },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+    // Query strings are validated by the market's own parser, which names the parameter at fault
+    // and knows classes, models and regions; the querystring schemas (all optional strings) feed
+    // the OpenAPI document. Bodies are validated by their schemas, unknown keys rejected.
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'computemd',
+        version: deps.version,
+        description:
+          'One gateway through which agents discover, plan, book, run, verify and pay for compute across every kind of provider. Units: GPU prices in USD per GPU-hour (node-hour for CPU-only offers); memory_gb filters are GPU memory per GPU; gpu_hours in /discover are reference GPU-hours (default reference profile GPU_TYPE_A).',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      tags: [
+        { name: 'discovery', description: 'Offers, options, providers, capability profiles' },
+        { name: 'prices', description: 'Spot aggregates, history and the live stream' },
+        { name: 'catalog', description: 'Published price catalogs' },
+        { name: 'meta', description: 'Health and documentation' },
+      ],
+    },
+  });
+
+  installProblemHandlers(app);
+  installAuth(app, deps.principals);
+  registerEncodings(app, {
+    protobufMessageFor: (url) =>
+      url === '/nodes' ? 'OfferList' : url === '/nodes/:id' ? 'Offer' : undefined,
+  });
+  installMetrics(app, {
+    offersByProvider: () => deps.discovery.offersByProvider(),
+    refreshErrorsByProvider: () =>
+      new Map([...deps.discovery.providerHealth()].map(([p, h]) => [p, h.errors])),
+    providerUp: () => new Map([...deps.discovery.providerHealth()].map(([p, h]) => [p, h.up ? 1 : 0])),
+  });
+
+  discoveryRoutes(app, deps);
+  capabilitiesRoutes(app, {
+    capabilities: deps.capabilities,
+    displayProfiles: deps.displayProfiles,
+    aliases: deps.aliases,
+    offeredModels: () => deps.discovery.offeredModels(),
+  });
+  pricesRoutes(app, deps);
+  metaRoutes(app, deps);
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,55 @@
+import type { CapabilityCatalog } from '../capabilities/types.js';
+import type { PrincipalStore } from '../identity/operator.js';
+import type { ProviderType } from '../protocol/glossary.js';
+import type { Offer } from '../protocol/schemas/offer.js';
+import type {
+  DiscoverResponse,
+  PriceHistoryResponse,
+  PriceTick,
+  ProviderEntry,
+  RefreshResponse,
+  SpotPricesResponse,
+} from '../protocol/schemas/responses.js';
+import type { Clock } from '../util/clock.js';
+
+export interface ParamProblem {
+  param: string;
+  detail: string;
+}
+export type Parsed<T> = { ok: true; value: T } | { ok: false; problems: ParamProblem[] };
+
+/**
+ * What the HTTP layer needs from the market, in wire terms. The composition root adapts the
+ * market module to this, so routes stay thin and the market stays free of HTTP.
+ */
+export interface DiscoveryApi {
+  nodes(
+    raw: Record<string, unknown>,
+  ): Parsed<{ offers: Offer[]; next_cursor: string | null; snapshot_at: string }>;
+  node(id: string): Offer | null;
+  discover(raw: Record<string, unknown>): Parsed<Omit<DiscoverResponse, 'simulated'>>;
+  providers(): ProviderEntry[];
+  spotPrices(): Omit<SpotPricesResponse, 'simulated'>;
+  priceHistory(raw: Record<string, unknown>): Parsed<PriceHistoryResponse>;
+  /** Subscribe to price ticks; returns the unsubscribe function. */
+  onTick(listener: (tick: PriceTick) => void): () => void;
+  offerCount(): number;
+  offeredModels(): Set<string>;
+  offersByProvider(): Map<string, number>;
+  providerHealth(): Map<string, { up: boolean; errors: number }>;
+}
+
+export interface GatewayDeps {
+  clock: Clock;
+  version: string;
+  startedAt: number;
+  capabilities: CapabilityCatalog;
+  displayProfiles: Record<string, Record<string, unknown>>;
+  aliases: Record<string, string>;
+  discovery: DiscoveryApi;
+  principals: PrincipalStore;
+  /** Operator-only catalog reload; null when catalogs are disabled. */
+  refreshCatalogs: ((req: { from?: string; clouds?: string[] }) => Promise<RefreshResponse>) | null;
+  providerTypes: ReadonlyMap<string, ProviderType>;
+  logLevel: string;
+}
