@@ -17,6 +17,7 @@ export const FILTER_FLAGS = [
   'interruptible',
   'min-reliability',
   'min-fp16-tflops',
+  'min-available',
   'sort',
   'limit',
   'cursor',

@@ -75,13 +75,19 @@ function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return n;
 }
 
+/** An environment variable's value; set-but-empty counts as unset, as it does for COMPUTEMD_PORT. */
+function envStr(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
 /** Flags override env override file override defaults. */
 export function loadConfig(
   flags: ConfigFlags = {},
   env: NodeJS.ProcessEnv = process.env,
   cwd = process.cwd(),
 ): GatewayConfig {
-  const explicit = flags.config ?? env.COMPUTEMD_CONFIG;
+  const explicit = flags.config ?? envStr(env, 'COMPUTEMD_CONFIG');
   let path: string | null = null;
   if (explicit) {
     path = resolve(cwd, explicit);
@@ -99,12 +105,15 @@ export function loadConfig(
   const p = file.providers ?? {};
   const vastKey = env.VAST_API_KEY && env.VAST_API_KEY.length > 0 ? env.VAST_API_KEY : null;
   return {
-    host: flags.host ?? env.COMPUTEMD_HOST ?? file.host ?? DEFAULTS.host,
+    host: flags.host ?? envStr(env, 'COMPUTEMD_HOST') ?? file.host ?? DEFAULTS.host,
     port: flags.port ?? envInt(env, 'COMPUTEMD_PORT') ?? file.port ?? DEFAULTS.port,
-    data_dir: resolve(cwd, flags.data_dir ?? env.COMPUTEMD_DATA ?? file.data_dir ?? DEFAULTS.data_dir),
+    data_dir: resolve(
+      cwd,
+      flags.data_dir ?? envStr(env, 'COMPUTEMD_DATA') ?? file.data_dir ?? DEFAULTS.data_dir,
+    ),
     location: file.location ?? DEFAULTS.location,
     seed: flags.seed ?? file.seed ?? DEFAULTS.seed,
-    log_level: env.COMPUTEMD_LOG_LEVEL ?? file.log_level ?? DEFAULTS.log_level,
+    log_level: envStr(env, 'COMPUTEMD_LOG_LEVEL') ?? file.log_level ?? DEFAULTS.log_level,
     providers: {
       catalog: {
         enabled: p.catalog?.enabled ?? true,

@@ -44,6 +44,7 @@ export const NODES_QUERY_KEYS = [
   'interruptible',
   'min_reliability',
   'min_fp16_tflops',
+  'min_available',
   'sort',
   'limit',
   'cursor',
@@ -52,6 +53,7 @@ export const NODES_QUERY_KEYS = [
 /** Keys whose value may be a comma list and may repeat (values are joined). */
 const LIST_KEYS = new Set(['resource_type', 'gpu_model', 'provider', 'provider_type', 'region']);
 export const DEFAULT_LIMIT = 50;
+export const DEFAULT_MIN_AVAILABLE = 1;
 export const MAX_LIMIT = 1000;
 
 /** One raw value → string, or a problem (repeated scalar, non-string). */
@@ -70,6 +72,10 @@ export function scalar(
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (typeof v !== 'string') {
     problems.push({ param: key, detail: `${key} must be a string.` });
+    return undefined;
+  }
+  if (v.trim() === '') {
+    problems.push({ param: key, detail: `${key} is empty; give a value or leave the parameter out.` });
     return undefined;
   }
   return v;
@@ -176,6 +182,10 @@ export function parseNodesQuery(raw: Record<string, unknown>, ctx: ParseContext)
   if (rel !== undefined) q.min_reliability = rel;
   const fp = parseNumber('min_fp16_tflops', get('min_fp16_tflops'), problems, { min: 0 });
   if (fp !== undefined) q.min_fp16_tflops = fp;
+  // "Find available compute": by default only offers with at least one node rentable now;
+  // min_available=0 also lists offers that are sold out at the moment.
+  const avail = parseNumber('min_available', get('min_available'), problems, { min: 0, integer: true });
+  q.min_available = avail ?? DEFAULT_MIN_AVAILABLE;
   const lim = parseNumber('limit', get('limit'), problems, { min: 1, max: MAX_LIMIT, integer: true });
   if (lim !== undefined) q.limit = lim;
 

@@ -61,7 +61,9 @@ export function invalidParams(params: InvalidParam[], kind: ProblemKind = 'inval
   const first = params[0];
   const detail =
     params.length === 1 && first
-      ? `${first.name}: ${first.reason}`
+      ? first.reason.includes(first.name)
+        ? first.reason
+        : `${first.name}: ${first.reason}`
       : `${params.length} parameters are invalid: ${params.map((p) => p.name).join(', ')}`;
   return problem(kind, detail, { param: first?.name, invalid_params: params });
 }

@@ -39,6 +39,11 @@ export const NodesQueryProperties = {
     Type.String({ description: '0..1: probability a node runs an hour uninterrupted.' }),
   ),
   min_fp16_tflops: Type.Optional(Type.String({ description: 'Dense FP16 tensor TFLOPS per GPU.' })),
+  min_available: Type.Optional(
+    Type.String({
+      description: 'Nodes rentable now, at least (integer ≥ 0, default 1; 0 also lists sold-out offers).',
+    }),
+  ),
   sort: enumDoc(SORTS, 'Order of results (default price_asc).'),
   limit: Type.Optional(Type.String({ description: '1..1000, default 50.' })),
   cursor: Type.Optional(Type.String({ description: 'Opaque cursor from next_cursor.' })),
