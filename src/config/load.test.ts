@@ -265,6 +265,12 @@ describe('loadConfig: errors name the key at fault', () => {
       message: /^config: COMPUTEMD_PORT: must be an integer 0-65535 \(got "abc"\)$/,
     },
     {
+      name: 'COMPUTEMD_LOG_LEVEL that is not a level',
+      env: { COMPUTEMD_LOG_LEVEL: 'bogus' },
+      key: 'COMPUTEMD_LOG_LEVEL',
+      message: /must be one of fatal, error, warn, info, debug, trace, silent/,
+    },
+    {
       name: 'a file that does not parse',
       files: { 'computemd.config.json': '{"port": ' },
       key: '',

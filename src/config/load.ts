@@ -81,6 +81,17 @@ function envStr(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+function logLevel(v: string | undefined): string | undefined {
+  if (v !== undefined && !LOG_LEVELS.includes(v)) {
+    throw new ConfigError(
+      'COMPUTEMD_LOG_LEVEL',
+      `must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(v)})`,
+    );
+  }
+  return v;
+}
+
 /** Flags override env override file override defaults. */
 export function loadConfig(
   flags: ConfigFlags = {},
@@ -113,7 +124,7 @@ export function loadConfig(
     ),
     location: file.location ?? DEFAULTS.location,
     seed: flags.seed ?? file.seed ?? DEFAULTS.seed,
-    log_level: envStr(env, 'COMPUTEMD_LOG_LEVEL') ?? file.log_level ?? DEFAULTS.log_level,
+    log_level: logLevel(envStr(env, 'COMPUTEMD_LOG_LEVEL')) ?? file.log_level ?? DEFAULTS.log_level,
     providers: {
       catalog: {
         enabled: p.catalog?.enabled ?? true,

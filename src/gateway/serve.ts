@@ -15,12 +15,30 @@ export async function serve(flags: ConfigFlags, io: Io): Promise<number> {
     throw err;
   }
   const { host, port } = gw.config;
+  // Handle SIGINT/SIGTERM before saying we are serving: whoever reads that line (a supervisor, a
+  // test) may signal at once, and a signal with no handler yet would kill the process uncleanly.
+  let stopped: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => {
+    stopped = resolve;
+  });
+  const stop = () => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    gw.close().then(
+      () => stopped(0),
+      () => stopped(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   try {
     await gw.app.listen({ host, port });
   } catch (err) {
     io.err(
       `error: cannot listen on ${host}:${port}: ${(err as Error).message}. Set --port or COMPUTEMD_PORT.`,
     );
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
     await gw.close();
     return 1;
   }
@@ -32,14 +50,5 @@ export async function serve(flags: ConfigFlags, io: Io): Promise<number> {
   io.out(
     `computemd: serving ${offers} offers from ${gw.providers.length} providers on ${url} (docs: ${url}/docs)`,
   );
-  return new Promise<number>((resolve) => {
-    const stop = () => {
-      gw.close().then(
-        () => resolve(0),
-        () => resolve(1),
-      );
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  return done;
 }

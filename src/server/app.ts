@@ -10,6 +10,8 @@ import { discoveryRoutes } from './routes/discovery.js';
 import { metaRoutes } from './routes/meta.js';
 import { pricesRoutes } from './routes/prices.js';
 
+const NEGOTIATED_TYPES = ['application/json', 'application/msgpack', 'application/x-protobuf'] as const;
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** false: the route keeps its own content type (metrics, docs, SSE); no Accept negotiation. */
@@ -32,6 +34,11 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
   });
   await app.register(swagger, {
+    // Every negotiated route also answers in MessagePack and Protobuf: say so in the document.
+    transform: ({ schema, url, route }) => {
+      if (!schema || route.config?.encodings === false) return { schema, url };
+      return { schema: { ...schema, produces: [...NEGOTIATED_TYPES] }, url };
+    },
     openapi: {
       openapi: '3.1.0',
       info: {

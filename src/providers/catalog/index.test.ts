@@ -15,12 +15,10 @@ const tmp = mkdtempSync(join(tmpdir(), 'computemd-catalog-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('createCatalogProviders over the shipped snapshot', () => {
-  const t = performance.now();
+  // Load time is a benchmark (cold start in BENCHMARKS.md), never a test assertion.
   const cp = createCatalogProviders({ capabilities: caps, seed: 1, clock: new ManualClock(T0) });
-  const loadMs = performance.now() - t;
 
-  it(`loads every cloud in well under a second (took ${loadMs.toFixed(0)} ms)`, () => {
-    assert.ok(loadMs < 1000, `${loadMs} ms`);
+  it('loads every cloud of the snapshot', () => {
     assert.deepEqual(
       cp.providers.map((p) => p.info.name),
       CLOUD_NAMES,

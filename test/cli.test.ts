@@ -1,0 +1,307 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { packagePath } from '../src/util/paths.js';
+
+// The real binary (`node bin/computemd.js …`) against a real gateway process, started once for the
+// file. Every CLI run happens in an empty temp working dir with COMPUTEMD_* scrubbed from the
+// environment, so neither a developer's ./.computemd nor their variables can leak into a case.
+
+const BIN = packagePath('bin', 'computemd.js');
+const ROOT = mkdtempSync(join(tmpdir(), 'computemd-cli-'));
+const dir = (name: string) => {
+  const d = join(ROOT, name);
+  mkdirSync(d, { recursive: true });
+  return d;
+};
+const CWD = dir('cwd');
+const DATA = join(ROOT, 'data'); // the gateway creates it (and admin.token) on first start
+const BASE_ENV: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !k.startsWith('COMPUTEMD_') && !k.startsWith('VAST_')),
+);
+
+/** A TCP port that was free a moment ago (bind 0, read it back, close). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: CWD, env: { ...BASE_ENV, ...env }, timeout: 20_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+interface Serving {
+  proc: ChildProcess;
+  url: string;
+  /** Everything the process printed on stdout up to and including its "serving" line. */
+  stdout: string;
+  stop(): Promise<number | null>;
+}
+
+/** `computemd serve` as a real process; resolves once it prints that it is serving (after listen). */
+async function serve(dataDir: string): Promise<Serving> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--data', dataDir], {
+    cwd: CWD,
+    env: { ...BASE_ENV, COMPUTEMD_LOG_LEVEL: 'silent' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  proc.stderr?.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`gateway not serving after 20 s; stderr: ${stderr}`));
+    }, 20_000);
+    proc.stdout?.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      if (/computemd: serving \d+ offers/.test(stdout)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited with ${code}; stderr: ${stderr}`));
+    });
+  });
+  return {
+    proc,
+    url: `http://127.0.0.1:${port}`,
+    stdout,
+    stop: () =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve(proc.exitCode);
+        proc.once('exit', (code) => resolve(code));
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+let gw: Serving;
+before(async () => {
+  gw = await serve(DATA);
+});
+after(async () => {
+  await gw?.stop();
+  rmSync(ROOT, { recursive: true, force: true });
+});
+
+const json = <T>(r: Run): T => {
+  assert.equal(r.code, 0, `exit ${r.code}; stderr: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+};
+
+interface OfferOut {
+  resource_type: string;
+  price_per_gpu_hour: number | null;
+}
+
+describe('computemd serve', () => {
+  it('the first start in a fresh data dir says it created the admin token; a second start does not', async () => {
+    assert.match(
+      gw.stdout,
+      /^computemd: created the operator; admin token written to .*admin\.token \(mode 0600\)$/m,
+    );
+    assert.ok(existsSync(join(DATA, 'admin.token')));
+    const second = await serve(DATA);
+    const code = await second.stop();
+    assert.doesNotMatch(second.stdout, /created the operator/);
+    assert.match(
+      second.stdout,
+      /^computemd: serving \d+ offers from \d+ providers on http:\/\/127\.0\.0\.1:\d+/m,
+    );
+    assert.equal(code, 0, 'SIGTERM stops it cleanly');
+  });
+});
+
+describe('computemd nodes / discover / providers', () => {
+  it('nodes --resource-type GPU_A --max-price 2.5 --json: only GPU_A offers at ≤ $2.50/GPU-hour', async () => {
+    const res = json<{ offers: OfferOut[] }>(
+      await cli(['nodes', '--resource-type', 'GPU_A', '--max-price', '2.5', '--json', '--url', gw.url]),
+    );
+    assert.ok(res.offers.length > 0, 'the shipped catalogs have GPU_A offers under $2.50');
+    for (const o of res.offers) {
+      assert.equal(o.resource_type, 'GPU_A');
+      assert.ok(o.price_per_gpu_hour !== null && o.price_per_gpu_hour <= 2.5, JSON.stringify(o));
+    }
+  });
+
+  it('nodes without --json prints a table with a header row and a count line', async () => {
+    const r = await cli(['nodes', '--resource-type', 'GPU_A', '--limit', '3', '--url', gw.url]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.deepEqual(lines[0]?.split(/\s+/), [
+      'ID',
+      'PROVIDER',
+      'TYPE',
+      'CLASS',
+      'GPU',
+      'N',
+      '$/GPU-H',
+      '$/NODE-H',
+      'REGION',
+      'BAND',
+      'AVAIL',
+      'SPOT',
+    ]);
+    assert.equal(lines.length, 1 + 3 + 1, 'header + 3 rows + the count line');
+    assert.match(lines[4] ?? '', /^3 offers \(more: --cursor \S+\)/);
+  });
+
+  it('discover --gpu-hours 1000 --min-memory-gb 24 --max-price 1 --json: options by total cost, ascending', async () => {
+    const res = json<{ gpu_hours: number; options: { total_cost_usd: number }[] }>(
+      await cli([
+        'discover',
+        '--gpu-hours',
+        '1000',
+        '--min-memory-gb',
+        '24',
+        '--max-price',
+        '1',
+        '--json',
+        '--url',
+        gw.url,
+      ]),
+    );
+    assert.equal(res.gpu_hours, 1000);
+    const costs = res.options.map((o) => o.total_cost_usd);
+    assert.ok(costs.length >= 2, `expected several options, got ${costs.length}`);
+    assert.deepEqual(
+      costs,
+      [...costs].sort((a, b) => a - b),
+    );
+  });
+
+  it('providers --json lists every provider type of the glossary', async () => {
+    const res = json<{ providers: { type: string }[] }>(await cli(['providers', '--json', '--url', gw.url]));
+    const types = new Set(res.providers.map((p) => p.type));
+    for (const t of [
+      'traditional_cloud',
+      'p2p_marketplace',
+      'decentralized_cloud',
+      'decentralized_compute',
+      'serverless_compute',
+      'edge',
+    ]) {
+      assert.ok(types.has(t), `no provider of type ${t} in ${[...types].join(', ')}`);
+    }
+  });
+});
+
+describe('computemd catalog refresh (operator)', () => {
+  // A one-cloud mirror: <from>/lambda/vms.csv, a copy of the shipped catalog.
+  const from = join(ROOT, 'mirror');
+  before(() => {
+    mkdirSync(join(from, 'lambda'), { recursive: true });
+    copyFileSync(packagePath('data', 'catalogs', 'lambda', 'vms.csv'), join(from, 'lambda', 'vms.csv'));
+  });
+
+  it('with the admin token from --data: exit 0, lambda updated or unchanged', async () => {
+    const args = ['catalog', 'refresh', '--from', from, '--cloud', 'lambda', '--json', '--url', gw.url];
+    const res = json<{ from: string; clouds: { cloud: string; status: string }[] }>(
+      await cli([...args, '--data', DATA]),
+    );
+    assert.equal(res.from, from);
+    assert.equal(res.clouds.length, 1);
+    assert.equal(res.clouds[0]?.cloud, 'lambda');
+    assert.ok(['updated', 'unchanged'].includes(res.clouds[0]?.status ?? ''), JSON.stringify(res.clouds));
+  });
+
+  it('without any token: exit 1 and a message about the token', async () => {
+    const empty = dir('empty-data');
+    const r = await cli([
+      'catalog',
+      'refresh',
+      '--from',
+      from,
+      '--cloud',
+      'lambda',
+      '--url',
+      gw.url,
+      '--data',
+      empty,
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^error: .*token/im);
+  });
+
+  it('with a wrong token: exit 1', async () => {
+    const r = await cli(['catalog', 'refresh', '--from', from, '--url', gw.url], {
+      COMPUTEMD_TOKEN: 'cmd_admin_wrong',
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /bearer token is not valid/i);
+  });
+});
+
+describe('computemd: exit codes', () => {
+  it('a bad flag value the gateway refuses: exit 1, the message names the flag', async () => {
+    const r = await cli(['nodes', '--max-price', 'abc', '--url', gw.url]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: --max-price: /);
+  });
+
+  it('no gateway listening: exit 3, saying it cannot reach it', async () => {
+    const closed = await freePort();
+    const r = await cli(['nodes', '--url', `http://127.0.0.1:${closed}`]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, new RegExp(`cannot reach http://127\\.0\\.0\\.1:${closed}`));
+  });
+
+  // Usage errors are caught before anything connects or starts.
+  const usage: { args: string[]; code: number; stream: 'stdout' | 'stderr'; says: RegExp }[] = [
+    { args: ['--help'], code: 0, stream: 'stdout', says: /^Usage: computemd <command> \[flags\]$/m },
+    { args: ['nodes', '--help'], code: 0, stream: 'stdout', says: /^Exit codes: 0 ok/m },
+    { args: [], code: 2, stream: 'stdout', says: /^Usage: computemd/m },
+    { args: ['nodes', '--bogus'], code: 2, stream: 'stderr', says: /--bogus/ },
+    {
+      args: ['serve', '--port', 'abc'],
+      code: 2,
+      stream: 'stderr',
+      says: /^error: --port: must be a non-negative integer \(got "abc"\)$/m,
+    },
+    { args: ['serve', '--seed', '-1'], code: 2, stream: 'stderr', says: /--seed/ },
+    { args: ['catalog'], code: 2, stream: 'stderr', says: /usage: computemd catalog refresh/ },
+    { args: ['frobnicate'], code: 2, stream: 'stderr', says: /unknown command "frobnicate"/ },
+  ];
+  describe('usage', { concurrency: true }, () => {
+    for (const u of usage) {
+      it(`computemd ${u.args.join(' ') || '(nothing)'} → exit ${u.code}`, async () => {
+        const r = await cli(u.args);
+        assert.equal(r.code, u.code, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
+        assert.match(r[u.stream], u.says);
+      });
+    }
+  });
+});
