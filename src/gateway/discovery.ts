@@ -27,6 +27,7 @@ const HISTORY_KEYS = new Set(['resource_type', 'provider_type', 'since']);
 const DAY_MS = 86_400_000;
 
 const usd = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(2));
+const round6 = (n: number | null) => (n === null ? null : Math.round(n * 1e6) / 1e6);
 
 /**
  * Adapts the market, the refresher and the provider set to what the HTTP layer needs, in wire
@@ -47,8 +48,8 @@ export function createDiscoveryApi(d: DiscoveryDeps): DiscoveryApi {
     return d.providers.map((p) => {
       const s = all.get(p.info.name);
       const h = health.get(p.info.name);
-      const min = s?.price_min ?? null;
-      const max = s?.price_max ?? null;
+      const min = round6(s?.price_min ?? null);
+      const max = round6(s?.price_max ?? null);
       const gpuOffers = s ? s.models.size > 0 : false;
       return {
         name: p.info.name,
@@ -59,7 +60,7 @@ export function createDiscoveryApi(d: DiscoveryDeps): DiscoveryApi {
         price_range: min === null || max === null ? null : `$${usd(min)}-${usd(max)}/hr`,
         price_min_per_gpu_hour: min,
         price_max_per_gpu_hour: max,
-        cpu_price_min_per_node_hour: s?.cpu_price_min ?? null,
+        cpu_price_min_per_node_hour: round6(s?.cpu_price_min ?? null),
         payment: p.info.payment,
         latency_band: s?.best_band ?? null,
         interruptible: s?.interruptible ?? p.features.interruptible,

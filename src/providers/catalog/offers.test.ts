@@ -36,6 +36,27 @@ describe('offers from real rows, per cloud', () => {
     assert.ok(load('aws').report.merged.on_demand_zone_rows! > 0);
   });
 
+  it('Azure GPU slices: NVv4 partitions corrected, fractional GPUs carry the slice memory', () => {
+    // NV4as_v4 in canadacentral: Price 0.28 for 1/8 MI25 (catalog says 1) → 0.28 / 0.125 = $2.24/GPU-h;
+    // its usable GPU memory is 16 GB × 0.125 = 2 GB.
+    const nv4 = where(
+      'azure',
+      (o) => o.sku === 'Standard_NV4as_v4' && o.region === 'canadacentral' && !o.interruptible,
+    )[0]!;
+    assert.equal(nv4.gpu_count, 0.125);
+    assert.equal(nv4.gpu_memory_gb, 2);
+    assert.deepEqual(nv4.data_quality, ['gpu_count_corrected:azure_partition', 'fractional_gpu']);
+    // NV6ads_A10_v5 is 1/6 of an A10 in the catalog already: 24 GB × 0.167 = 4.01 GB, no count change.
+    const a10 = where('azure', (o) => o.sku === 'Standard_NV6ads_A10_v5')[0]!;
+    assert.equal(a10.gpu_count, 0.167);
+    assert.equal(a10.gpu_memory_gb, 4.01);
+    assert.deepEqual(a10.data_quality, ['fractional_gpu']);
+    // NV32as_v4 is one whole MI25: untouched.
+    const nv32 = where('azure', (o) => o.sku === 'Standard_NV32as_v4')[0]!;
+    assert.equal(nv32.gpu_count, 1);
+    assert.deepEqual(nv32.data_quality, []);
+  });
+
   it('RunPod L40S: spot 0.86 above on-demand 0.43 → spot dropped, on-demand kept and flagged', () => {
     const l40s = where('runpod', (o) => o.sku === '1x_L40S_SECURE');
     assert.ok(l40s.length > 0);

@@ -78,8 +78,31 @@ export function gpuShape(row: CatalogRow, ctx: OfferContext, memoryHint?: number
     // The file's figure disagrees with the datasheet by more than 10% (a wrong unit or a total).
     flags.push('gpu_memory_from_profile');
   }
-  return { gpu_model: model, gpu_count: row.accelerator_count ?? 0, gpu_memory_gb: memory, flags };
+  let count = row.accelerator_count ?? 0;
+  const part = ctx.cloud === 'azure' ? AZURE_GPU_PARTITIONS[row.instance_type] : undefined;
+  if (part !== undefined && part !== count) {
+    // The catalog says a whole GPU where the VM gets a slice: per-GPU prices would be off by 1/part.
+    count = part;
+    flags.push('gpu_count_corrected:azure_partition');
+  }
+  if (count > 0 && count < 1 && memory !== null) {
+    // A slice of a GPU: what a workload can use is the slice's memory, so filters see that.
+    memory = Math.round(memory * count * 100) / 100;
+    flags.push('fractional_gpu');
+  }
+  return { gpu_model: model, gpu_count: count, gpu_memory_gb: memory, flags };
 }
+
+/**
+ * Azure VM sizes that get a partition of one GPU although the catalog lists a whole one. Source:
+ * Azure NVv4-series documentation (NV4as_v4 1/8 MI25, NV8as_v4 1/4, NV16as_v4 1/2, NV32as_v4 1).
+ */
+export const AZURE_GPU_PARTITIONS: Readonly<Record<string, number>> = {
+  Standard_NV4as_v4: 0.125,
+  Standard_NV8as_v4: 0.25,
+  Standard_NV16as_v4: 0.5,
+  Standard_NV32as_v4: 1,
+};
 
 /** Vast writes "State, CC, Continent" and leaves the state empty (", CA, NA"). */
 export function normaliseRegion(region: string): string {
