@@ -4,7 +4,13 @@ import { startGateway } from './proc.js';
  * Cold start: the built `computemd serve` with the shipped catalogs, from spawn to the first 200 on
  * /health. Baseline in the same run: `node -e ""` spawn-to-exit, so a slow machine shows as both.
  */
-export async function runColdStartBench(runs = 5): Promise<Record<string, number>> {
+export async function runColdStartBench(runs = 5): Promise<{
+  runs: number;
+  serve_to_health_ms_median: number;
+  serve_to_health_ms_max: number;
+  bare_node_start_ms_median: number;
+  ratio_vs_bare_node: number;
+}> {
   const { spawnSync } = await import('node:child_process');
   const ready: number[] = [];
   const bare: number[] = [];

@@ -30,13 +30,15 @@ export interface Started {
 export async function startGateway(
   extraEnv: Record<string, string> = {},
   timeoutMs = 20_000,
+  /** Extra node flags for the gateway process (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeArgs: string[] = [],
 ): Promise<Started> {
   const port = await freePort();
   const data = mkdtempSync(join(tmpdir(), 'computemd-bench-'));
   const t0 = performance.now();
   const proc = spawn(
     process.execPath,
-    [packagePath('bin', 'computemd.js'), 'serve', '--port', String(port), '--data', data],
+    [...nodeArgs, packagePath('bin', 'computemd.js'), 'serve', '--port', String(port), '--data', data],
     {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: { ...process.env, COMPUTEMD_LOG_LEVEL: 'silent', ...extraEnv },
@@ -65,6 +67,7 @@ export async function startGateway(
     readyMs,
     stop: () =>
       new Promise((resolve) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
         proc.once('exit', () => resolve());
         proc.kill('SIGTERM');
       }),

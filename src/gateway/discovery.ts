@@ -158,6 +158,7 @@ export function createDiscoveryApi(d: DiscoveryDeps): DiscoveryApi {
     },
     onTick: (listener) => d.market.onTick((t) => listener(t as never)),
     offerCount: () => d.market.snapshot().n,
+    version: () => d.market.snapshot(),
     offeredModels() {
       const out = new Set<string>();
       for (const s of stats().values()) for (const m of s.models) out.add(m);

@@ -5,6 +5,7 @@ import type { GatewayDeps } from './deps.js';
 import { registerEncodings } from './encoding/plugin.js';
 import { installMetrics } from './metrics.js';
 import { installProblemHandlers } from './problems.js';
+import { installResponseCache } from './response-cache.js';
 import { capabilitiesRoutes } from './routes/capabilities.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { metaRoutes } from './routes/meta.js';
@@ -62,6 +63,10 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   registerEncodings(app, {
     protobufMessageFor: (url) =>
       url === '/nodes' ? 'OfferList' : url === '/nodes/:id' ? 'Offer' : undefined,
+  });
+  installResponseCache(app, {
+    version: () => deps.discovery.version(),
+    routes: ['/nodes', '/nodes/:id', '/discover', '/capabilities', '/prices/spot'],
   });
   installMetrics(app, {
     offersByProvider: () => deps.discovery.offersByProvider(),

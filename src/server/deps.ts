@@ -34,6 +34,8 @@ export interface DiscoveryApi {
   /** Subscribe to price ticks; returns the unsubscribe function. */
   onTick(listener: (tick: PriceTick) => void): () => void;
   offerCount(): number;
+  /** The immutable state discovery answers are computed from (the market snapshot). */
+  version(): object;
   offeredModels(): Set<string>;
   offersByProvider(): Map<string, number>;
   providerHealth(): Map<string, { up: boolean; errors: number }>;

@@ -20,6 +20,16 @@ export class ManualClock implements Clock {
   }
 }
 
+let lastMs = Number.NaN;
+let lastIso = '';
+/**
+ * RFC 3339 of epoch ms. Offers of one refresh share their timestamp, so the last answer is kept:
+ * building a page of offers formats the same instant many times.
+ */
 export function iso(ms: number): string {
-  return new Date(ms).toISOString();
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
 }

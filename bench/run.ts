@@ -1,0 +1,237 @@
+/**
+ * `npm run bench`: the issue's speed bars in one run.
+ *
+ *   (a) market: `node --expose-gc dist/bench/market.js` in a child process, so its RSS is the
+ *       market's own and nothing else (autocannon, HTTP buffers) has grown the heap;
+ *   (b) cold start: `computemd serve` (built) to /health 200, against a bare `node -e ''`;
+ *   (c) HTTP: the gateway against a bare Fastify route returning the same bytes (autocannon).
+ *
+ * Prints one JSON summary, then a markdown table of every figure against its bar, and writes the
+ * JSON to the OS temp dir (path printed). BENCH_QUICK=1: a smoke run (100k only, 2 s loads).
+ * A benchmark is not a test: the exit code is 0 whatever the bars say, unless a bench crashed.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runColdStartBench } from './coldstart.js';
+import { runHttpBench } from './http.js';
+import { QUERY_SHAPES, WORST_SHAPES } from './market.js';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const SIZES = QUICK ? [100_000] : [100_000, 1_000_000];
+const HTTP_SECONDS = QUICK ? 2 : 8;
+const HTTP_CONNECTIONS = 16;
+const COLD_RUNS = QUICK ? 3 : 5;
+
+const BARS = {
+  market_p99_ms: 5,
+  market_p99_ms_aim: 2,
+  rss_mb_1m: 400,
+  http_ratio_min: 0.6,
+  cold_start_ms: 2000,
+};
+
+interface QueryTiming {
+  p50_ms: number;
+  p99_ms: number;
+  mean_ms: number;
+  returned: number;
+  matched_estimate: number;
+}
+interface MarketSize {
+  offers: number;
+  build_ms: number;
+  rss_mb_loaded: number;
+  rss_mb_before: number;
+  queries: Record<string, QueryTiming>;
+}
+interface MarketResult {
+  gc_exposed: boolean;
+  sizes: MarketSize[];
+  baseline_naive_100k: {
+    offers: number;
+    naive_filter_sort: { p50_ms: number; p99_ms: number };
+    indexed_p50_ms: number;
+    speedup_p50: number;
+  } | null;
+}
+
+/** The market bench in its own process with --expose-gc; its JSON comes back on stdout. */
+function runMarketChild(sizes: number[]): Promise<MarketResult> {
+  const script = fileURLToPath(new URL('./market.js', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', script, ...sizes.map(String)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const out = Buffer.concat(chunks).toString('utf8');
+      if (code !== 0) return reject(new Error(`market bench exited with ${code}`));
+      try {
+        resolve(JSON.parse(out) as MarketResult);
+      } catch {
+        reject(new Error(`market bench printed no JSON: ${out.slice(0, 300)}`));
+      }
+    });
+  });
+}
+
+function machine() {
+  let cpuModel = cpus()[0]?.model ?? 'unknown';
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m?.[1]) cpuModel = m[1].trim();
+  } catch {
+    // not Linux
+  }
+  return {
+    cpus: availableParallelism(),
+    cpu_model: cpuModel,
+    mem_total_gb: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+  };
+}
+
+type Row = [figure: string, value: string, bar: string, baseline: string, result: string];
+
+const pass = (ok: boolean) => (ok ? 'PASS' : '**FAIL**');
+const ms = (x: number) => `${x.toFixed(3)} ms`;
+
+function table(
+  market: MarketResult,
+  cold: Awaited<ReturnType<typeof runColdStartBench>>,
+  http: Awaited<ReturnType<typeof runHttpBench>>,
+): string {
+  const rows: Row[] = [];
+  const base = market.baseline_naive_100k;
+  for (const size of market.sizes) {
+    const label = size.offers >= 1_000_000 ? `${size.offers / 1_000_000}M` : `${size.offers / 1000}k`;
+    const barred = size.offers >= 1_000_000;
+    const full = Object.keys(WORST_SHAPES)
+      .map((n) => size.queries[n])
+      .find((q) => q !== undefined);
+    for (const name of Object.keys(QUERY_SHAPES)) {
+      const q = size.queries[name];
+      if (!q) continue;
+      // Baselines from the same process: the naive Array.filter + sort over plain objects (100k,
+      // spec query only), and a full pass over the same index (the unindexed no-match shape).
+      const parts: string[] = [];
+      if (name === 'spec_gpu_a_metro' && base && size.offers === base.offers)
+        parts.push(
+          `naive filter+sort p50 ${ms(base.naive_filter_sort.p50_ms)} = ${base.speedup_p50}× slower`,
+        );
+      if (full)
+        parts.push(
+          `full pass p50 ${ms(full.p50_ms)} = ${(full.p50_ms / Math.max(q.p50_ms, 1e-6)).toFixed(0)}×`,
+        );
+      const naive = parts.join('; ');
+      rows.push([
+        `${label} \`${name}\` p50 / p99`,
+        `${ms(q.p50_ms)} / ${ms(q.p99_ms)}`,
+        barred ? `p99 ≤ ${BARS.market_p99_ms} ms (aim ≤ ${BARS.market_p99_ms_aim})` : '(bar is at 1M)',
+        naive,
+        barred
+          ? `${pass(q.p99_ms <= BARS.market_p99_ms)}${q.p99_ms <= BARS.market_p99_ms_aim ? ' (aim met)' : ''}`
+          : 'info',
+      ]);
+    }
+    for (const name of Object.keys(WORST_SHAPES)) {
+      const q = size.queries[name];
+      if (q)
+        rows.push([
+          `${label} worst case \`${name}\` p50 / p99`,
+          `${ms(q.p50_ms)} / ${ms(q.p99_ms)}`,
+          'none (known worst case)',
+          '',
+          'info',
+        ]);
+    }
+    if (barred)
+      rows.push([
+        `RSS with ${label} offers loaded`,
+        `${size.rss_mb_loaded} MB`,
+        `≤ ${BARS.rss_mb_1m} MB`,
+        `process before load: ${size.rss_mb_before} MB`,
+        pass(size.rss_mb_loaded <= BARS.rss_mb_1m),
+      ]);
+    rows.push([`${label} index build`, `${size.build_ms} ms`, 'none', '', 'info']);
+  }
+  const rps = (x: number) => `${Math.round(x)} req/s`;
+  rows.push([
+    'HTTP `GET /nodes?…&limit=50` JSON',
+    `${rps(http.gateway.rps)} (p99 ${http.gateway.p99_ms} ms)`,
+    `≥ ${BARS.http_ratio_min * 100}% of bare route`,
+    `bare route ${rps(http.bare_route.rps)} → ${(http.ratio_vs_bare * 100).toFixed(1)}%`,
+    pass(http.ratio_vs_bare >= BARS.http_ratio_min),
+  ]);
+  for (const [enc, r] of Object.entries(http.encodings))
+    rows.push([
+      `HTTP same query, \`Accept: ${enc === 'msgpack' ? 'application/msgpack' : 'application/x-protobuf'}\``,
+      `${rps(r.gateway.rps)} (p99 ${r.gateway.p99_ms} ms)`,
+      `≥ ${BARS.http_ratio_min * 100}% of bare JSON route (same bar, applied by us)`,
+      `bare JSON route ${rps(r.bare_route.rps)} → ${(r.ratio_vs_bare * 100).toFixed(1)}%`,
+      pass(r.ratio_vs_bare >= BARS.http_ratio_min),
+    ]);
+  rows.push([
+    'HTTP `GET /nodes/:id` JSON',
+    `${rps(http.by_id.gateway.rps)} (p99 ${http.by_id.gateway.p99_ms} ms)`,
+    `≥ ${BARS.http_ratio_min * 100}% of bare route (same bar, applied by us)`,
+    `bare route, same bytes ${rps(http.by_id.bare_route.rps)} → ${(http.by_id.ratio_vs_bare * 100).toFixed(1)}%`,
+    pass(http.by_id.ratio_vs_bare >= BARS.http_ratio_min),
+  ]);
+  rows.push([
+    'Cold start `computemd serve` → `/health` 200 (median)',
+    `${cold.serve_to_health_ms_median} ms (max ${cold.serve_to_health_ms_max})`,
+    `≤ ${BARS.cold_start_ms} ms`,
+    `bare \`node -e ''\` ${cold.bare_node_start_ms_median} ms → ${cold.ratio_vs_bare_node}×`,
+    pass(cold.serve_to_health_ms_median <= BARS.cold_start_ms),
+  ]);
+  const head: Row = ['Figure', 'Value', 'Bar', 'Baseline (same run)', 'Result'];
+  return [head, ['---', '---', '---', '---', '---'] as Row, ...rows]
+    .map((r) => `| ${r.join(' | ')} |`)
+    .join('\n');
+}
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const started = new Date().toISOString();
+  const log = (s: string) =>
+    process.stderr.write(`[bench] ${s} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
+  log(`market ${SIZES.join(', ')} offers in a child with --expose-gc`);
+  const market = await runMarketChild(SIZES);
+  log('cold start');
+  const cold = await runColdStartBench(COLD_RUNS);
+  log(`http ${HTTP_SECONDS} s loads, ${HTTP_CONNECTIONS} connections`);
+  const http = await runHttpBench(HTTP_SECONDS, HTTP_CONNECTIONS);
+  log('done');
+  const summary = {
+    bench: 'computemd',
+    quick: QUICK,
+    machine: machine(),
+    started_utc: started,
+    wall_s: Math.round((performance.now() - t0) / 1000),
+    bars: BARS,
+    market,
+    cold_start: cold,
+    http,
+  };
+  const md = table(market, cold, http);
+  console.log(JSON.stringify(summary, null, 2));
+  console.log();
+  console.log(md);
+  const dir = join(tmpdir(), 'computemd-bench');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'latest.json');
+  writeFileSync(file, `${JSON.stringify({ ...summary, table_md: md }, null, 2)}\n`);
+  console.log(`\nJSON written to ${file}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
