@@ -82,8 +82,10 @@ export async function runHttpBench(seconds = 8, connections = 16) {
   try {
     const listUrl = g.url + HTTP_QUERY;
     const body = await bytesOf(listUrl, ENCODINGS.json);
-    const msgpackBytes = (await bytesOf(listUrl, ENCODINGS.msgpack)).length;
-    const protobufBytes = (await bytesOf(listUrl, ENCODINGS.protobuf)).length;
+    const msgpackBody = await bytesOf(listUrl, ENCODINGS.msgpack);
+    const protobufBody = await bytesOf(listUrl, ENCODINGS.protobuf);
+    const msgpackBytes = msgpackBody.length;
+    const protobufBytes = protobufBody.length;
     const parsed = JSON.parse(body.toString('utf8')) as { offers: { id: string }[]; count: number };
     const id = parsed.offers[0]?.id;
     if (!id) throw new Error(`${HTTP_QUERY} returned no offers; nothing to fetch by id`);
@@ -95,13 +97,24 @@ export async function runHttpBench(seconds = 8, connections = 16) {
       const Fastify = (await import('fastify')).default;
       const list = Buffer.from(process.env.BODY, 'base64');
       const one = Buffer.from(process.env.ONE, 'base64');
+      const mp = Buffer.from(process.env.MP, 'base64');
+      const pb = Buffer.from(process.env.PB, 'base64');
       const app = Fastify();
+      // The same bytes in each encoding: the client's cost of reading a body depends on the bytes.
+      app.get('/mp/nodes', (req, reply) => { reply.header('content-type', 'application/msgpack').send(mp); });
+      app.get('/pb/nodes', (req, reply) => { reply.header('content-type', 'application/x-protobuf').send(pb); });
       app.get('/nodes', (req, reply) => { reply.header('content-type', 'application/json; charset=utf-8').send(list); });
       app.get('/nodes/:id', (req, reply) => { reply.header('content-type', 'application/json; charset=utf-8').send(one); });
       await app.listen({ port: ${port}, host: '127.0.0.1' });
       console.log('ready');`;
     const bare = spawn(process.execPath, ['--input-type=module', '-e', bareSrc], {
-      env: { ...process.env, BODY: body.toString('base64'), ONE: one.toString('base64') },
+      env: {
+        ...process.env,
+        BODY: body.toString('base64'),
+        ONE: one.toString('base64'),
+        MP: msgpackBody.toString('base64'),
+        PB: protobufBody.toString('base64'),
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     await new Promise<void>((resolve, reject) => {
@@ -134,8 +147,10 @@ export async function runHttpBench(seconds = 8, connections = 16) {
         };
       };
       const json = await pair(bareList, listUrl, { accept: ENCODINGS.json });
-      const msgpack = await pair(bareList, listUrl, { accept: ENCODINGS.msgpack });
-      const protobuf = await pair(bareList, listUrl, { accept: ENCODINGS.protobuf });
+      const bareMp = `http://127.0.0.1:${port}/mp${HTTP_QUERY}`;
+      const barePb = `http://127.0.0.1:${port}/pb${HTTP_QUERY}`;
+      const msgpack = await pair(bareMp, listUrl, { accept: ENCODINGS.msgpack });
+      const protobuf = await pair(barePb, listUrl, { accept: ENCODINGS.protobuf });
       const byId = await pair(bareOne, g.url + idPath, { accept: ENCODINGS.json });
       // The miss path: every request runs the query, the serializer and the write (no reuse of a
       // cached reply), as the first request after each market refresh does.
@@ -159,7 +174,7 @@ export async function runHttpBench(seconds = 8, connections = 16) {
         ratio_vs_bare: json.ratio_vs_bare,
         halves_ratio: json.halves_ratio,
         encodings: {
-          // Each against the bare JSON route (the same query's reply as plain JSON bytes).
+          // Each against a bare route returning the same bytes in the same encoding.
           msgpack,
           protobuf,
         },

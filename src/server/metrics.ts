@@ -41,8 +41,8 @@ export function installMetrics(app: FastifyInstance, source: MetricsSource): Reg
     },
   });
   new Gauge({
-    name: 'computemd_provider_refresh_errors',
-    help: 'Failed offer refreshes per provider since start',
+    name: 'computemd_provider_refresh_failures',
+    help: 'Consecutive failed offer refreshes per provider (0 after a success)',
     labelNames: ['provider'] as const,
     registers: [registry],
     collect() {

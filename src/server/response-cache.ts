@@ -72,7 +72,8 @@ export function installResponseCache(app: FastifyInstance, opts: ResponseCacheOp
     if (typeof type !== 'string') return payload;
     current();
     const key = keyOf(req);
-    const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+    // A compact copy: an encoder's output may be a view into a much larger scratch buffer.
+    const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload);
     const etag = `"${generation.toString(36)}-${hash32(key).toString(36)}-${body.length.toString(36)}"`;
     reply.header('etag', etag).header('x-cache', 'miss');
     if (body.length <= maxBytes / 16) {
