@@ -126,6 +126,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     principals: store,
     providerTypes: new Map(set.providers.map((p) => [p.info.name, p.info.type])),
     logLevel: config.log_level,
+    planning: null,
     refreshCatalogs: catalogs
       ? async (req) => {
           const from = req.from ?? config.providers.catalog.refresh_url ?? SKYPILOT_CATALOG_BASE;

@@ -83,6 +83,11 @@ export interface Market {
   history(resourceType: ResourceClass, since: number, providerType?: ProviderType): PriceHistory;
   offerHistory(id: string, since: number): { at: string; price_per_hour: number }[] | null;
   onTick(listener: (t: PriceTick) => void): () => void;
+  /**
+   * Every offer with at least `minAvailable` nodes rentable now, as wire offers with bands measured
+   * from `near` (default the market's location). The planner's input: it filters with reasons itself.
+   */
+  availableOffers(minAvailable: number, near?: GeoPoint): Offer[];
 }
 
 export function createMarket(deps: MarketDeps): Market {
@@ -196,6 +201,15 @@ export function createMarket(deps: MarketDeps): Market {
       return r < 0 ? null : toOffer(s, env, env.locView(near ?? location), r);
     },
     discover: (q) => executeDiscover(snap, env, q, location),
+    availableOffers(minAvailable, near) {
+      const s = snap;
+      const view = env.locView(near ?? location);
+      const out: Offer[] = [];
+      for (let r = 0; r < s.n; r++) {
+        if ((s.cols.available[r] as number) >= minAvailable) out.push(toOffer(s, env, view, r));
+      }
+      return out;
+    },
     spotPrices: () => spotNow(),
     history(resourceType, since, providerType) {
       const types = providerType ? [providerType] : [...PROVIDER_TYPES];

@@ -9,6 +9,7 @@ import { installResponseCache } from './response-cache.js';
 import { capabilitiesRoutes } from './routes/capabilities.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { metaRoutes } from './routes/meta.js';
+import { orchestrateRoutes } from './routes/orchestrate.js';
 import { pricesRoutes } from './routes/prices.js';
 
 const NEGOTIATED_TYPES = ['application/json', 'application/msgpack', 'application/x-protobuf'] as const;
@@ -17,6 +18,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** false: the route keeps its own content type (metrics, docs, SSE); no Accept negotiation. */
     encodings?: boolean;
+    /** true: a non-GET route anyone may call (it quotes, it does not spend). */
+    public?: boolean;
   }
 }
 
@@ -52,6 +55,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
       tags: [
         { name: 'discovery', description: 'Offers, options, providers, capability profiles' },
         { name: 'prices', description: 'Spot aggregates, history and the live stream' },
+        { name: 'planning', description: 'Plans (quotes) across providers' },
         { name: 'catalog', description: 'Published price catalogs' },
         { name: 'meta', description: 'Health and documentation' },
       ],
@@ -84,6 +88,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   });
   pricesRoutes(app, deps);
   metaRoutes(app, deps);
+  orchestrateRoutes(app, deps);
   await app.ready();
   return app;
 }

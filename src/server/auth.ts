@@ -14,7 +14,8 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * Discovery GETs are public (DESIGN.md "Running it"); anything that creates state or spends needs a
  * principal, so every non-safe method without a valid bearer token is a 401 before its handler runs.
- * A token that is present but wrong is also 401, never silently anonymous.
+ * A token that is present but wrong is also 401, never silently anonymous. A route that only
+ * quotes (POST /orchestrate: it stores a plan but spends nothing) opts in with `config.public`.
  */
 export function installAuth(app: FastifyInstance, principals: PrincipalStore): void {
   app.decorateRequest('principal', null);
@@ -30,7 +31,7 @@ export function installAuth(app: FastifyInstance, principals: PrincipalStore): v
         ),
       );
     }
-    if (!SAFE.has(req.method) && !req.principal) {
+    if (!SAFE.has(req.method) && !req.principal && req.routeOptions.config?.public !== true) {
       return sendProblem(
         reply,
         problem(

@@ -41,6 +41,19 @@ export interface DiscoveryApi {
   providerHealth(): Map<string, { up: boolean; errors: number }>;
 }
 
+/** What the HTTP layer needs from the planner and its plan store (issue 3). */
+export interface PlanningApi {
+  orchestrate(
+    body: unknown,
+    principal: { id: string } | null,
+  ): Promise<
+    | { ok: true; plan: Record<string, unknown> }
+    | { ok: false; problems: ParamProblem[] }
+    | { ok: false; infeasible: { detail: string; binding: string; [k: string]: unknown } }
+  >;
+  getPlan(id: string): Promise<Record<string, unknown> | null>;
+}
+
 export interface GatewayDeps {
   clock: Clock;
   version: string;
@@ -54,4 +67,6 @@ export interface GatewayDeps {
   refreshCatalogs: ((req: { from?: string; clouds?: string[] }) => Promise<RefreshResponse>) | null;
   providerTypes: ReadonlyMap<string, ProviderType>;
   logLevel: string;
+  /** null until a store and solver are configured (tests of discovery alone). */
+  planning: PlanningApi | null;
 }
