@@ -21,13 +21,16 @@ import {
   type Market,
   type Refresher,
 } from '../market/index.js';
+import { createSolver } from '../planner/milp/index.js';
 import { refreshCatalogs, SKYPILOT_CATALOG_BASE } from '../providers/catalog/index.js';
 import type { Provider } from '../providers/provider.js';
 import { buildProviders, type ProviderSet } from '../providers/registry.js';
 import { buildApp } from '../server/app.js';
+import { createIdSource, openStore, type Store } from '../storage/index.js';
 import { type Clock, iso, systemClock } from '../util/clock.js';
 import { packagePath } from '../util/paths.js';
 import { createDiscoveryApi } from './discovery.js';
+import { createPlanningApi } from './planning.js';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -38,6 +41,7 @@ export interface Gateway {
   /** True when this start created the operator and its admin token. */
   operatorCreated: boolean;
   adminTokenPath: string;
+  store: Store;
   close(): Promise<void>;
 }
 
@@ -89,7 +93,19 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     timeoutMs: config.refresh.timeout_ms,
   });
   await refresher.refreshAll();
-  const { store, created, tokenPath } = ensureOperator(config.data_dir, iso(clock.now()));
+  const { store: principals, created, tokenPath } = ensureOperator(config.data_dir, iso(clock.now()));
+  const store: Store = openStore({ dataDir: config.data_dir, clock });
+  await store.migrate();
+  const solver = createSolver();
+  const planning = createPlanningApi({
+    market,
+    capabilities,
+    geo,
+    solver,
+    store,
+    ids: createIdSource(clock),
+    clock,
+  });
 
   const discovery = createDiscoveryApi({
     market,
@@ -123,10 +139,10 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     displayProfiles,
     aliases,
     discovery,
-    principals: store,
+    principals,
     providerTypes: new Map(set.providers.map((p) => [p.info.name, p.info.type])),
     logLevel: config.log_level,
-    planning: null,
+    planning,
     refreshCatalogs: catalogs
       ? async (req) => {
           const from = req.from ?? config.providers.catalog.refresh_url ?? SKYPILOT_CATALOG_BASE;
@@ -153,9 +169,12 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     config,
     operatorCreated: created,
     adminTokenPath: tokenPath,
+    store,
     async close() {
       refresher.stop();
       await app.close();
+      await solver.close();
+      await store.close();
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { invalidParams, problem } from '../../protocol/problem.js';
+import { OrchestrateBody, PlanResponseWire } from '../../protocol/schemas/orchestrate.js';
 import type { GatewayDeps } from '../deps.js';
 import { sendProblem } from '../problems.js';
 
@@ -15,7 +16,12 @@ export function orchestrateRoutes(app: FastifyInstance, deps: GatewayDeps): void
     '/orchestrate',
     {
       config: { public: true },
+      // The planner's parser is the one validator: it names the JSON path at fault and knows
+      // profiles, placeholders and regions. The body schema documents the shape for OpenAPI.
+      validatorCompiler: () => () => true,
       schema: {
+        body: OrchestrateBody,
+        response: { 201: { ...PlanResponseWire, additionalProperties: true } },
         summary: 'Plan a workload across providers (a quote; spends nothing)',
         description:
           "The spec's Unified Orchestration. Body: {requester, workload: {type, compute_hours (reference GPU-hours on reference_profile, default GPU_TYPE_A), memory_gb (GPU memory per GPU), interconnect, …}, constraints: {max_price_per_hour (USD per GPU-hour), latency_band, redundancy, deadline_hours, budget_usd, …}} or the spec's inference form {workload: 'large_model_serve', requests_per_second, redundancy, providers}. Returns the cost-optimal plan with its arithmetic, alternatives, fallbacks, a computed SLA and savings against the cheapest traditional-cloud placement. 422 when nothing fits, naming the binding constraint and the nearest feasible change.",
@@ -24,9 +30,19 @@ export function orchestrateRoutes(app: FastifyInstance, deps: GatewayDeps): void
     },
     async (req, reply) => {
       const r = await planning.orchestrate(req.body, req.principal);
-      if (r.ok) return reply.code(201).header('location', `/plans/${String(r.plan.plan_id)}`).send(r.plan);
+      if (r.ok)
+        return reply
+          .code(201)
+          .header('location', `/plans/${String(r.plan.plan_id)}`)
+          .send(r.plan);
       if ('problems' in r) {
-        return sendProblem(reply, invalidParams(r.problems.map((p) => ({ name: p.param, reason: p.detail })), 'invalid-body'));
+        return sendProblem(
+          reply,
+          invalidParams(
+            r.problems.map((p) => ({ name: p.param, reason: p.detail })),
+            'invalid-body',
+          ),
+        );
       }
       const { detail, binding, ...rest } = r.infeasible;
       return sendProblem(reply, { ...problem('infeasible', detail), param: binding, ...rest });
@@ -38,15 +54,21 @@ export function orchestrateRoutes(app: FastifyInstance, deps: GatewayDeps): void
     {
       schema: {
         summary: 'A stored plan (quote) by id',
-        description: 'status is "active" until expires_at, then "expired" (booking an expired plan is refused).',
+        description:
+          'status is "active" until expires_at, then "expired" (booking an expired plan is refused).',
         tags: ['planning'],
         params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+        response: { 200: { ...PlanResponseWire, additionalProperties: true } },
       },
     },
     async (req, reply) => {
       const { id } = req.params as { id: string };
       const plan = await planning.getPlan(id);
-      if (!plan) return sendProblem(reply, problem('not-found', `No plan ${id}. Plans come from POST /orchestrate.`, { param: 'id' }));
+      if (!plan)
+        return sendProblem(
+          reply,
+          problem('not-found', `No plan ${id}. Plans come from POST /orchestrate.`, { param: 'id' }),
+        );
       return plan;
     },
   );

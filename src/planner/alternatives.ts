@@ -1,0 +1,247 @@
+import type { CandidateRow } from './candidates.js';
+import type { MilpInput, MilpResult, PlanRequest } from './types.js';
+
+/**
+ * Horizon search: the solver answers "cheapest plan that finishes within H hours"; the objectives
+ * are searches over H.
+ * - cost: the cheapest plan at the longest horizon allowed (the deadline, else
+ *   DEFAULT_HORIZON_HOURS), then the SHORTEST horizon at that cost (within COST_TOLERANCE): prices
+ *   are per node-hour, so more nodes for fewer hours cost the same, and the cheapest plan should
+ *   not take a year because one node would do.
+ * - time: the shortest feasible horizon (bisection to TIME_PRECISION), cheapest plan at it.
+ * - balanced(w): among a few horizons between the two, the plan minimising
+ *   w · cost / cost_min + (1 − w) · hours / hours_min.
+ * Alternatives are these three plans, deduplicated and Pareto-filtered.
+ */
+
+/** Longest horizon a plan without a deadline may take: one year. */
+export const DEFAULT_HORIZON_HOURS = 8760;
+/** "Same cost" for the cost objective's horizon search: within 0.01%. */
+export const COST_TOLERANCE = 1e-4;
+/** Bisection stops when hi / lo ≤ 1 + TIME_PRECISION (1%). */
+export const TIME_PRECISION = 0.01;
+const MAX_BISECTIONS = 24;
+/** Interior horizons tried by the balanced objective (geometric between time- and cost-optimal). */
+const BALANCED_POINTS = 3;
+
+export type Solve = (input: MilpInput) => Promise<MilpResult>;
+
+export interface Solved {
+  label: 'cost' | 'time' | 'balanced';
+  result: MilpResult;
+  horizon_hours: number;
+  /** Σ list price per node-hour × node_hours (what the user pays). */
+  cost_usd: number;
+  /** max over allocations of node_hours / nodes. */
+  hours: number;
+}
+
+export interface SearchContext {
+  rows: readonly CandidateRow[];
+  req: PlanRequest;
+  /** Reference GPU-hours to deliver. */
+  work: number;
+  solve: Solve;
+  /** Solves made so far, for explain. */
+  solves: number;
+}
+
+const ok = (r: MilpResult) => (r.status === 'optimal' || r.status === 'feasible') && r.allocations.length > 0;
+
+export function milpInput(ctx: SearchContext, horizon: number, budget: number | null): MilpInput {
+  const c = ctx.req.constraints;
+  return {
+    candidates: ctx.rows.map((r) => r.candidate),
+    work: ctx.work,
+    redundancy: c.redundancy,
+    horizon_hours: horizon,
+    budget_usd: budget,
+    min_nodes: ctx.req.workload.min_nodes,
+    max_nodes: ctx.req.workload.max_nodes,
+  };
+}
+
+/** List-price cost and wall-clock hours of a solver result. */
+export function measure(rows: readonly CandidateRow[], r: MilpResult): { cost_usd: number; hours: number } {
+  let cost = 0;
+  let hours = 0;
+  for (const a of r.allocations) {
+    const row = rows[a.index] as CandidateRow;
+    cost += row.price_per_node_hour * a.node_hours;
+    if (a.nodes > 0) hours = Math.max(hours, a.node_hours / a.nodes);
+  }
+  return { cost_usd: cost, hours };
+}
+
+export async function solveAt(
+  ctx: SearchContext,
+  label: Solved['label'],
+  horizon: number,
+  budget: number | null = ctx.req.constraints.budget_usd,
+): Promise<Solved | MilpResult> {
+  ctx.solves++;
+  const result = await ctx.solve(milpInput(ctx, horizon, budget));
+  if (!ok(result)) return result;
+  const m = measure(ctx.rows, result);
+  // The budget row sees objective prices (the `prefer` discount); the user pays list prices.
+  if (
+    budget !== null &&
+    m.cost_usd > budget * (1 + 1e-9) &&
+    ctx.rows.some((r) => r.candidate.effective_price < r.price_per_node_hour)
+  ) {
+    return { ...result, status: 'infeasible', allocations: [], detail: 'over budget at list prices' };
+  }
+  return { label, result, horizon_hours: horizon, ...m };
+}
+
+export const isSolved = (x: Solved | MilpResult): x is Solved => 'label' in x;
+
+/** Fewest hours any plan could take: all capacity of every candidate at once. */
+function lowerBound(ctx: SearchContext): number {
+  const rate = ctx.rows.reduce((s, r) => s + r.candidate.work_rate * r.candidate.max_nodes, 0);
+  return rate > 0 ? ctx.work / rate : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * A shorter horizon the same allocation fits in: each used offer on all its nodes,
+ * max_i node_hours_i / max_nodes_i. The plan stays feasible there at the same cost (unless the
+ * plan-wide max_nodes binds, which the solve at that horizon then shows), so a search starts from
+ * it rather than from the one-node-per-offer time the solver's node trimming reports.
+ */
+function seedHorizon(ctx: SearchContext, s: Solved): number {
+  let h = 0;
+  for (const a of s.result.allocations) {
+    const c = (ctx.rows[a.index] as CandidateRow).candidate;
+    if (a.node_hours > 0) h = Math.max(h, a.node_hours / Math.max(1, Math.floor(c.max_nodes)));
+  }
+  return h > 0 ? Math.min(h, s.hours > 0 ? s.hours : h) : s.hours > 0 ? s.hours : s.horizon_hours;
+}
+
+/**
+ * Smallest horizon in (lo, hi] whose plan passes `good`, given `hiPlan` already passes at hi.
+ * Bisection in log space to TIME_PRECISION.
+ */
+async function bisect(
+  ctx: SearchContext,
+  label: Solved['label'],
+  lo: number,
+  hiPlan: Solved,
+  good: (s: Solved) => boolean,
+  budget: number | null,
+): Promise<Solved> {
+  let best = hiPlan;
+  let hi = Math.min(hiPlan.horizon_hours, seedHorizon(ctx, hiPlan));
+  if (hi < hiPlan.horizon_hours) {
+    const at = await solveAt(ctx, label, hi, budget);
+    if (isSolved(at) && good(at)) best = at;
+    else hi = hiPlan.horizon_hours;
+  }
+  for (let i = 0; i < MAX_BISECTIONS && hi / lo > 1 + TIME_PRECISION; i++) {
+    const mid = Math.sqrt(lo * hi);
+    const at = await solveAt(ctx, label, mid, budget);
+    if (isSolved(at) && good(at)) {
+      best = at;
+      hi = Math.min(mid, at.hours > 0 ? Math.max(at.hours, lo) : mid);
+    } else lo = mid;
+  }
+  return { ...best, label };
+}
+
+/** The cost-optimal plan (fastest among the cheapest), or the failing solver result. */
+export async function costOptimal(ctx: SearchContext, maxHorizon: number): Promise<Solved | MilpResult> {
+  const first = await solveAt(ctx, 'cost', maxHorizon);
+  if (!isSolved(first)) return first;
+  const target = first.cost_usd * (1 + COST_TOLERANCE) + 1e-9;
+  const good = (s: Solved) => s.cost_usd <= target;
+  const seed = seedHorizon(ctx, first);
+  if (seed < first.horizon_hours) {
+    const at = await solveAt(ctx, 'cost', seed);
+    // Below the seed the binding offer must shed load; with no other candidate within
+    // COST_TOLERANCE of its unit cost, that raises the cost, so the seed is the answer.
+    if (isSolved(at) && good(at) && !hasTie(ctx, at)) return at;
+  }
+  const lo = Math.min(lowerBound(ctx), first.hours) * (1 - 1e-9);
+  return bisect(ctx, 'cost', lo, first, good, ctx.req.constraints.budget_usd);
+}
+
+const unitCost = (r: CandidateRow) => r.candidate.effective_price / r.candidate.work_rate;
+
+/** Another candidate as cheap per unit work (within COST_TOLERANCE) as the plan's binding offer. */
+function hasTie(ctx: SearchContext, s: Solved): boolean {
+  let binding: CandidateRow | null = null;
+  let h = -1;
+  for (const a of s.result.allocations) {
+    const row = ctx.rows[a.index] as CandidateRow;
+    const t = a.node_hours / Math.max(1, Math.floor(row.candidate.max_nodes));
+    if (t > h) {
+      h = t;
+      binding = row;
+    }
+  }
+  if (binding === null) return false;
+  const limit = unitCost(binding) * (1 + COST_TOLERANCE);
+  return ctx.rows.some((r) => r !== binding && unitCost(r) <= limit);
+}
+
+/** The time-optimal plan, searched below a known feasible plan. */
+export async function timeOptimal(ctx: SearchContext, feasible: Solved): Promise<Solved> {
+  const lo = Math.min(lowerBound(ctx), feasible.hours) * (1 - 1e-9);
+  return bisect(ctx, 'time', lo, { ...feasible, label: 'time' }, () => true, ctx.req.constraints.budget_usd);
+}
+
+/** The balanced plan for weight `w` on cost, between the time- and the cost-optimal plans. */
+export async function balancedPlan(
+  ctx: SearchContext,
+  cost: Solved,
+  time: Solved,
+  w: number,
+): Promise<Solved> {
+  const tried: Solved[] = [cost, time];
+  const a = Math.max(time.hours, 1e-9);
+  const b = Math.max(cost.hours, a);
+  for (let k = 1; k <= BALANCED_POINTS && b / a > 1 + TIME_PRECISION; k++) {
+    const h = a * (b / a) ** (k / (BALANCED_POINTS + 1));
+    const at = await solveAt(ctx, 'balanced', h);
+    if (isSolved(at)) tried.push(at);
+  }
+  const cMin = Math.max(Math.min(...tried.map((t) => t.cost_usd)), 1e-12);
+  const tMin = Math.max(Math.min(...tried.map((t) => t.hours)), 1e-12);
+  const score = (s: Solved) => w * (s.cost_usd / cMin) + (1 - w) * (s.hours / tMin);
+  const best = tried.reduce((x, y) => (score(y) < score(x) - 1e-12 ? y : x));
+  return { ...best, label: 'balanced' };
+}
+
+/** A plan's identity: which offers, how many nodes, how many node-hours (rounded). */
+export function signature(s: Solved): string {
+  return s.result.allocations
+    .map((a) => `${a.index}:${a.nodes}:${a.node_hours.toFixed(3)}`)
+    .sort()
+    .join('|');
+}
+
+/**
+ * The small Pareto set: drop duplicates (keeping every label that produced the plan) and any plan
+ * another beats on both cost and time.
+ */
+export function paretoSet(plans: readonly Solved[]): { plan: Solved; labels: Solved['label'][] }[] {
+  const bySig = new Map<string, { plan: Solved; labels: Solved['label'][] }>();
+  for (const p of plans) {
+    const k = signature(p);
+    const e = bySig.get(k);
+    if (e) {
+      if (!e.labels.includes(p.label)) e.labels.push(p.label);
+    } else bySig.set(k, { plan: p, labels: [p.label] });
+  }
+  const xs = [...bySig.values()];
+  const eps = 1e-6;
+  return xs.filter(
+    ({ plan: p }) =>
+      !xs.some(
+        ({ plan: q }) =>
+          q !== p &&
+          q.cost_usd <= p.cost_usd * (1 + eps) &&
+          q.hours <= p.hours * (1 + eps) &&
+          (q.cost_usd < p.cost_usd * (1 - eps) || q.hours < p.hours * (1 - eps)),
+      ),
+  );
+}
