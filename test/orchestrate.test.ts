@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { PlanResponse } from '../src/planner/response.js';
 import { LATENCY_BANDS } from '../src/protocol/glossary.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 
@@ -12,44 +13,14 @@ after(async () => {
   await t.gw.close();
 });
 
-interface Allocation {
-  provider: string;
-  nodes: number;
-  resource_type: string;
-  price: string;
-  price_per_hour_usd: number;
-  allocation: string;
-  allocation_fraction: number;
-  offer_id: string;
-  gpu_model: string | null;
-  latency_band: string;
-  hours: number;
-  work_rate: number;
-  cost_usd: number;
-  interruptible: boolean;
-}
-interface Plan {
-  plan_id: string;
-  allocations: Allocation[];
-  total_cost: string;
-  total_cost_usd: number;
-  estimated_time: string;
-  estimated_hours: number;
-  sla: string;
-  sla_percent: number;
-  savings_percent: number | null;
-  baseline: { provider: string; cost_usd: number } | null;
-  alternatives: unknown[];
-  fallbacks: unknown[];
-  explain: Record<string, unknown>;
-  expires_at: string;
-  created_at: string;
+/** The wire plan as GET /plans/:id adds to it. */
+type Plan = PlanResponse & {
   status?: string;
   endpoints?: string[];
   load_balancer?: string;
   health_check?: string;
   auto_failover?: boolean;
-}
+};
 
 const post = (payload: unknown) =>
   t.gw.app.inject({ method: 'POST', url: '/orchestrate', payload: payload as object });
