@@ -74,6 +74,17 @@ describe('GET /nodes?resource_type=GPU_A&max_price=2.50&latency_band=metro (the 
     assert.match(missing.type, /problem\+json/);
   });
 
+  test('the local host is LAN from the gateway, and banded by distance from a near elsewhere', async () => {
+    const here = await get<{ offers: Offer[] }>('/nodes?provider=local');
+    assert.equal(here.body.offers[0]!.latency_band, 'LAN');
+    assert.equal(here.body.offers[0]!.distance_km, 0);
+    // us-east-1 (the gateway's default location) to eu-west-1 (Dublin) is ~5,500 km: global
+    const far = await get<{ offers: Offer[] }>('/nodes?provider=local&near=eu-west-1');
+    assert.equal(far.body.offers[0]!.latency_band, 'global');
+    const metro = await get<{ offers: Offer[] }>('/nodes?near=eu-west-1&latency_band=metro&limit=1000');
+    assert.ok(!metro.body.offers.some((o) => o.provider === 'local'));
+  });
+
   test("the spec's placeholder provider names resolve to the cheapest provider of their type", async () => {
     const { status, body } = await get<{ offers: Offer[] }>('/nodes?provider=marketplace_beta&limit=20');
     assert.equal(status, 200);

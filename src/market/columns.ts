@@ -62,6 +62,11 @@ const NAMES = Object.keys(COLUMN_TYPES) as ColumnName[];
 export const FLAG_INTERRUPTIBLE = 1;
 export const FLAG_SIMULATED = 2;
 export const FLAG_LAN = 4;
+/**
+ * A LAN offer is LAN only as seen from the gateway's own place (within this distance); from a
+ * `near` elsewhere it has the band of its distance, like any other offer.
+ */
+export const LAN_RADIUS_KM = 1;
 
 export function allocColumns(n: number): Columns {
   const c = { n } as Columns;
@@ -77,7 +82,11 @@ export interface EncodeEnv {
   zones: Interner;
   dqs: Interner;
   /** Code of (provider, region); the env records region and coordinates for it. */
-  locCode(provider: string, region: string): number;
+  /**
+   * Code of (provider, region). `lan`: the offer is on the gateway's own network; where the region
+   * table has no coordinates for it, it is placed at the gateway's location.
+   */
+  locCode(provider: string, region: string, lan?: boolean): number;
   /** Class index (RESOURCE_CLASSES) and GPU memory of a model code. */
   modelClass(code: number): number;
   modelMemory(code: number): number;
@@ -103,7 +112,7 @@ export function encodeOffers(inputs: readonly OfferInput[], env: EncodeEnv): Col
     c.cls[i] = gpu ? env.modelClass(m) : CPU;
     c.sku[i] = env.skus.code(o.sku);
     c.zone[i] = o.zone === null ? 0 : env.zones.code(o.zone);
-    c.loc[i] = env.locCode(o.provider, o.region);
+    c.loc[i] = env.locCode(o.provider, o.region, o.latency_band === 'LAN');
     c.gpuCount[i] = gpu ? o.gpu_count : 0;
     c.vcpus[i] = o.vcpus;
     c.mem[i] = o.memory_gb;

@@ -32,7 +32,7 @@ export interface MarketEnv extends BuildEnv {
   locView(from: GeoPoint): LocView;
 }
 
-export function createMarketEnv(capabilities: CapabilityCatalog, geo: Geo): MarketEnv {
+export function createMarketEnv(capabilities: CapabilityCatalog, geo: Geo, home?: GeoPoint): MarketEnv {
   const providers = new Interner();
   const models = new Interner();
   const skus = new Interner();
@@ -71,10 +71,10 @@ export function createMarketEnv(capabilities: CapabilityCatalog, geo: Geo): Mark
     zones,
     dqs,
     regions,
-    locCode(provider, region) {
+    locCode(provider, region, lan) {
       const c = locs.code(`${provider}\u0000${region}`);
       if (c === locRegionCode.length) {
-        const where = geo.locate(provider, region);
+        const where = geo.locate(provider, region) ?? (lan && home ? home : null);
         locRegionCode.push(regions.code(region));
         locProviderCode.push(providers.code(provider));
         locLat.push(where?.lat ?? Number.NaN);

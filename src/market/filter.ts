@@ -1,5 +1,5 @@
 import { LATENCY_BANDS, PROVIDER_TYPES, RESOURCE_CLASSES, type Sort } from '../protocol/glossary.js';
-import { FLAG_INTERRUPTIBLE, FLAG_LAN } from './columns.js';
+import { FLAG_INTERRUPTIBLE, FLAG_LAN, LAN_RADIUS_KM } from './columns.js';
 import type { LocView, MarketEnv } from './env.js';
 import { type Dim, priceKeyOf, relKeyOf, type Snapshot, type SortKey } from './index-store.js';
 import type { MarketQuery } from './types.js';
@@ -113,6 +113,7 @@ export function compileFilter(snap: Snapshot, env: MarketEnv, q: MarketQuery, vi
   }
   const bandMax = q.latency_band === undefined ? -1 : LATENCY_BANDS.indexOf(q.latency_band);
   const band = view.band;
+  const dist = view.dist;
   if (locMask || (bandMax >= 0 && snap.lanRows === 0)) {
     const m = locMask ?? new Uint8Array(env.locCount()).fill(1);
     if (bandMax >= 0) for (let l = 0; l < m.length; l++) if ((band[l] as number) > bandMax) m[l] = 0;
@@ -149,7 +150,11 @@ export function compileFilter(snap: Snapshot, env: MarketEnv, q: MarketQuery, vi
     if (provMask && !provMask[provider[i] as number]) return false;
     if (ptypeMask && !ptypeMask[ptype[i] as number]) return false;
     if (locMask && !locMask[loc[i] as number]) return false;
-    if (bandMax >= 0 && !((flags[i] as number) & FLAG_LAN) && (band[loc[i] as number] as number) > bandMax)
+    if (
+      bandMax >= 0 &&
+      !((flags[i] as number) & FLAG_LAN && (dist[loc[i] as number] as number) <= LAN_RADIUS_KM) &&
+      (band[loc[i] as number] as number) > bandMax
+    )
       return false;
     if (maxKey >= 0 && (price[i] as number) > maxKey) return false;
     if ((gpuCount[i] as number) < minGpu) return false;

@@ -91,7 +91,6 @@ export interface Market {
 }
 
 export function createMarket(deps: MarketDeps): Market {
-  const env = createMarketEnv(deps.capabilities, deps.geo);
   const loc = deps.location;
   const location: GeoPoint =
     loc === undefined
@@ -99,6 +98,7 @@ export function createMarket(deps: MarketDeps): Market {
       : typeof loc === 'string'
         ? (deps.geo.parseNear(loc) ?? { lat: DEFAULT_LOCATION.lat, lon: DEFAULT_LOCATION.lon })
         : loc;
+  const env = createMarketEnv(deps.capabilities, deps.geo, location);
   const history = new PriceHistoryStore(deps.history);
   const listeners = new Set<(t: PriceTick) => void>();
   const maxOfferTicks = deps.maxOfferTicks ?? 1000;

@@ -1,7 +1,7 @@
 import { LATENCY_BANDS, PROVIDER_TYPES, RESOURCE_CLASSES, VERIFICATION } from '../protocol/glossary.js';
 import type { Offer } from '../protocol/schemas/offer.js';
 import { iso } from '../util/clock.js';
-import { FLAG_INTERRUPTIBLE, FLAG_LAN, FLAG_SIMULATED } from './columns.js';
+import { FLAG_INTERRUPTIBLE, FLAG_LAN, FLAG_SIMULATED, LAN_RADIUS_KM } from './columns.js';
 import type { LocView, MarketEnv } from './env.js';
 import { encodeOfferId } from './ids.js';
 import type { Snapshot } from './index-store.js';
@@ -40,7 +40,9 @@ export function toOffer(snap: Snapshot, env: MarketEnv, view: LocView, i: number
     region: env.locRegion(loc),
     zone: c.zone[i] === 0 ? null : (env.zones.values[c.zone[i] as number] as string),
     latency_band:
-      flags & FLAG_LAN ? 'LAN' : (LATENCY_BANDS[view.band[loc] as number] as Offer['latency_band']),
+      flags & FLAG_LAN && km <= LAN_RADIUS_KM
+        ? 'LAN'
+        : (LATENCY_BANDS[view.band[loc] as number] as Offer['latency_band']),
     distance_km: Number.isNaN(km) ? null : Math.round(km),
     available: c.available[i] as number,
     verification: VERIFICATION[c.verification[i] as number] as string,

@@ -1,5 +1,5 @@
 import { LATENCY_BANDS, type LatencyBand, RESOURCE_CLASSES } from '../protocol/glossary.js';
-import { FLAG_INTERRUPTIBLE, FLAG_LAN, FLAG_SIMULATED } from './columns.js';
+import { FLAG_INTERRUPTIBLE, FLAG_LAN, FLAG_SIMULATED, LAN_RADIUS_KM } from './columns.js';
 import type { MarketEnv } from './env.js';
 import type { GeoPoint } from './geo.js';
 import type { Snapshot } from './index-store.js';
@@ -81,7 +81,8 @@ export function providerStats(snap: Snapshot, env: MarketEnv, from: GeoPoint): M
     if (flags & FLAG_SIMULATED) s.simulated = true;
     const region = env.locRegion(c.loc[r] as number);
     if (region) s.regions.add(region);
-    const band = flags & FLAG_LAN ? lan : (view.band[c.loc[r] as number] as number);
+    const near = (view.dist[c.loc[r] as number] as number) <= LAN_RADIUS_KM;
+    const band = flags & FLAG_LAN && near ? lan : (view.band[c.loc[r] as number] as number);
     const bestIdx = s.best_band === null ? 99 : LATENCY_BANDS.indexOf(s.best_band);
     if (band < bestIdx) s.best_band = LATENCY_BANDS[band] as LatencyBand;
     if (gpus > 0) {

@@ -132,10 +132,11 @@ describe('market query', () => {
   });
 
   it('measures from near: a region name or lat,lon', () => {
-    // From eu-west-1 (Dublin): Eemshaven ≈ 870 km regional; everything in the US is global.
-    assert.deepEqual(skus('near=eu-west-1&latency_band=regional'), ['local/host', 'gcp/a3-highgpu-8g']);
+    // From eu-west-1 (Dublin): Eemshaven ≈ 870 km regional; everything in the US is global,
+    // the local host too: it is LAN only from the gateway's own place (us-east-1), ~5,500 km away.
+    assert.deepEqual(skus('near=eu-west-1&latency_band=regional'), ['gcp/a3-highgpu-8g']);
     // From Portland, OR (45.52,-122.68): Oregon centre (43.8,-120.55) ≈ 250 km metro.
-    assert.deepEqual(skus('near=45.52,-122.68&latency_band=metro'), ['local/host', 'vast/m1*']);
+    assert.deepEqual(skus('near=45.52,-122.68&latency_band=metro'), ['vast/m1*']);
     const o = market.query(q(ctx, 'near=45.52,-122.68&provider=vast')).offers[0];
     assert.equal(o?.latency_band, 'metro');
     assert.ok(
