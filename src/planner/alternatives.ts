@@ -42,8 +42,18 @@ export interface SearchContext {
   /** Reference GPU-hours to deliver. */
   work: number;
   solve: Solve;
-  /** Solves made so far, for explain. */
+  /** Solves made so far, for explain (memoised repeats are not counted). */
   solves: number;
+  /**
+   * Solver results by horizon and budget: a search that returns to a horizon reuses the answer
+   * (the program is the same). Absent: no memo.
+   */
+  memo?: Map<string, Promise<MilpResult>>;
+  /**
+   * Whether the program at `horizon` has any plan, decided without the solver, or null when that
+   * takes the solver (a budget or a plan-wide max_nodes). Absent: always the solver.
+   */
+  feasibleAt?: (horizon: number, budget: number | null) => boolean | null;
 }
 
 const ok = (r: MilpResult) => (r.status === 'optimal' || r.status === 'feasible') && r.allocations.length > 0;
@@ -79,8 +89,14 @@ export async function solveAt(
   horizon: number,
   budget: number | null = ctx.req.constraints.budget_usd,
 ): Promise<Solved | MilpResult> {
-  ctx.solves++;
-  const result = await ctx.solve(milpInput(ctx, horizon, budget));
+  const key = `${horizon}|${budget}`;
+  let pending = ctx.memo?.get(key);
+  if (!pending) {
+    ctx.solves++;
+    pending = ctx.solve(milpInput(ctx, horizon, budget));
+    ctx.memo?.set(key, pending);
+  }
+  const result = await pending;
   if (!ok(result)) return result;
   const m = measure(ctx.rows, result);
   // The budget row sees objective prices (the `prefer` discount); the user pays list prices.
@@ -128,6 +144,7 @@ async function bisect(
   hiPlan: Solved,
   good: (s: Solved) => boolean,
   budget: number | null,
+  probe = false,
 ): Promise<Solved> {
   let best = hiPlan;
   let hi = Math.min(hiPlan.horizon_hours, seedHorizon(ctx, hiPlan));
@@ -135,6 +152,17 @@ async function bisect(
     const at = await solveAt(ctx, label, hi, budget);
     if (isSolved(at) && good(at)) best = at;
     else hi = hiPlan.horizon_hours;
+  }
+  // `good` is monotone in H (a longer horizon only adds room), so one solve just under the
+  // precision below hi settles the common case where nothing shorter is good: the bisection
+  // would end at hi after ~log₂(log(hi/lo) / log(1 + TIME_PRECISION)) solves.
+  if (probe && hi / lo > 1 + TIME_PRECISION) {
+    const p = (hi / (1 + TIME_PRECISION)) * (1 + 1e-12);
+    const at = await solveAt(ctx, label, p, budget);
+    if (isSolved(at) && good(at)) {
+      best = at;
+      hi = Math.min(p, at.hours > 0 ? Math.max(at.hours, lo) : p);
+    } else lo = p;
   }
   for (let i = 0; i < MAX_BISECTIONS && hi / lo > 1 + TIME_PRECISION; i++) {
     const mid = Math.sqrt(lo * hi);
@@ -161,7 +189,7 @@ export async function costOptimal(ctx: SearchContext, maxHorizon: number): Promi
     if (isSolved(at) && good(at) && !hasTie(ctx, at)) return at;
   }
   const lo = Math.min(lowerBound(ctx), first.hours) * (1 - 1e-9);
-  return bisect(ctx, 'cost', lo, first, good, ctx.req.constraints.budget_usd);
+  return bisect(ctx, 'cost', lo, first, good, ctx.req.constraints.budget_usd, true);
 }
 
 const unitCost = (r: CandidateRow) => r.candidate.effective_price / r.candidate.work_rate;
@@ -186,7 +214,37 @@ function hasTie(ctx: SearchContext, s: Solved): boolean {
 /** The time-optimal plan, searched below a known feasible plan. */
 export async function timeOptimal(ctx: SearchContext, feasible: Solved): Promise<Solved> {
   const lo = Math.min(lowerBound(ctx), feasible.hours) * (1 - 1e-9);
-  return bisect(ctx, 'time', lo, { ...feasible, label: 'time' }, () => true, ctx.req.constraints.budget_usd);
+  const budget = ctx.req.constraints.budget_usd;
+  const fast = await bracketTime(ctx, lo, feasible, budget);
+  if (fast) return fast;
+  return bisect(ctx, 'time', lo, { ...feasible, label: 'time' }, () => true, budget);
+}
+
+/**
+ * The time search when feasibility needs no solver (no budget, no plan-wide max_nodes: then a
+ * horizon has a plan iff the capacities of the pre-aggregated candidates reach the work and
+ * `redundancy` providers' reach a share each — ctx.feasibleAt). The same bisection in log space
+ * runs on that test, and one solve at the end prices the shortest feasible horizon found. Null
+ * when the context cannot tell or that solve fails (the caller bisects with the solver).
+ */
+async function bracketTime(
+  ctx: SearchContext,
+  lo: number,
+  feasible: Solved,
+  budget: number | null,
+): Promise<Solved | null> {
+  const test = ctx.feasibleAt;
+  if (!test || test(feasible.horizon_hours, budget) !== true) return null;
+  let hi = Math.min(feasible.horizon_hours, seedHorizon(ctx, feasible));
+  if (hi < feasible.horizon_hours && test(hi, budget) !== true) hi = feasible.horizon_hours;
+  for (let i = 0; i < MAX_BISECTIONS && hi / lo > 1 + TIME_PRECISION; i++) {
+    const mid = Math.sqrt(lo * hi);
+    if (test(mid, budget) === true) hi = mid;
+    else lo = mid;
+  }
+  if (hi >= feasible.horizon_hours) return { ...feasible, label: 'time' };
+  const at = await solveAt(ctx, 'time', hi, budget);
+  return isSolved(at) ? { ...at, label: 'time' } : null;
 }
 
 /** The balanced plan for weight `w` on cost, between the time- and the cost-optimal plans. */

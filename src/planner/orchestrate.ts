@@ -25,7 +25,9 @@ import {
   type InfeasibleExplanation,
   solverFailed,
 } from './infeasible.js';
-import { preAggregate, type Solver } from './milp/index.js';
+import { byUnitCost } from './milp/greedy.js';
+import { type DominanceResult, preAggregate, type Solver } from './milp/index.js';
+import { minShare, precheck, usable } from './milp/model.js';
 import {
   alternativeWire,
   buildResponse,
@@ -38,12 +40,12 @@ import {
 } from './response.js';
 import { DEFAULT_RESTART_OVERHEAD_ON_DEMAND_S } from './risk.js';
 import { formatSla, slaProbability } from './sla.js';
-import type { MilpInput, MilpResult, PlannedAllocation, PlanRequest } from './types.js';
+import type { Candidate, MilpInput, MilpResult, PlannedAllocation, PlanRequest } from './types.js';
 
 /**
  * POST /orchestrate's planner: a pipeline (STYLE.md 4) of
  *   locate (bands from `near`) → filters (each says why) → candidates (work rate, risk) →
- *   placeholders → dominance (per solve) → horizon search with the MILP → baseline, fallbacks,
+ *   placeholders → dominance (once per horizon) → horizon search with the MILP → baseline, fallbacks,
  *   SLA → response.
  * Pure apart from the solver: offers come in, a plan or an infeasibility explanation goes out. The
  * clock and id source are dependencies, so a test controls both. docs/planner.md "Pipeline".
@@ -121,9 +123,84 @@ interface PlanEnv {
   ttl: number;
 }
 
-function searchContext(env: PlanEnv, req: PlanRequest = env.req): SearchContext {
-  const solve = (input: MilpInput): Promise<MilpResult> => env.deps.solver.solve(preAggregate(input).input);
-  return { rows: env.rows, req, work: req.workload.compute_hours, solve, solves: 0 };
+/**
+ * The solver behind a horizon search. Dominance depends on the horizon, so it runs once per
+ * horizon (memoised; the time search's capacity test and the solve at the same horizon share it),
+ * over candidates sorted by unit cost once per plan (preAggregate's own sort then finds them in
+ * order). The reduced list goes to the solver in candidate-index order, as before.
+ */
+function searchContext(
+  env: PlanEnv,
+  req: PlanRequest = env.req,
+): SearchContext & { reduce: (horizon: number) => DominanceResult } {
+  const reduce = reducer(env, req);
+  const solve = (input: MilpInput): Promise<MilpResult> =>
+    env.deps.solver.solve({ ...input, candidates: reduce(input.horizon_hours).input.candidates });
+  const feasibleAt = (horizon: number, budget: number | null): boolean | null =>
+    budget !== null || req.workload.max_nodes !== null ? null : capacityFeasible(reduce(horizon).input);
+  return {
+    rows: env.rows,
+    req,
+    work: req.workload.compute_hours,
+    solve,
+    solves: 0,
+    memo: new Map(),
+    feasibleAt,
+    reduce,
+  };
+}
+
+/** preAggregate of the plan's candidates at a horizon, memoised by horizon. */
+function reducer(env: PlanEnv, req: PlanRequest): (horizon: number) => DominanceResult {
+  let sorted: Candidate[] | null = null;
+  const memo = new Map<number, DominanceResult>();
+  return (horizon) => {
+    let d = memo.get(horizon);
+    if (d) return d;
+    sorted ??= byUnitCost(env.rows.map((r) => r.candidate));
+    d = preAggregate({
+      candidates: sorted,
+      work: req.workload.compute_hours,
+      redundancy: req.constraints.redundancy,
+      horizon_hours: horizon,
+      budget_usd: req.constraints.budget_usd,
+      min_nodes: req.workload.min_nodes,
+      max_nodes: req.workload.max_nodes,
+    });
+    d.input.candidates.sort((a, b) => a.index - b.index);
+    memo.set(horizon, d);
+    return d;
+  };
+}
+
+/**
+ * Whether the program (milp/model.ts) without a budget or a plan-wide max_nodes has a plan: then
+ * each candidate can carry min(max(1, s), horizon · work_rate · max_nodes / work) of the work and
+ * nothing else binds, so a plan exists iff those reach 1 in all and s for `redundancy` providers,
+ * and the nodes reach min_nodes (precheck). A hair of slack (1e-7) leaves the boundary to the solver.
+ */
+function capacityFeasible(input: MilpInput): boolean {
+  if (precheck(input)) return false;
+  const s = minShare(input);
+  const top = Math.max(1, s);
+  const R = Math.ceil(input.redundancy);
+  const slack = 1 + 1e-7;
+  let total = 0;
+  const perProvider = new Map<string, number>();
+  for (const c of input.candidates) {
+    if (!usable(c)) continue;
+    const x = Math.min(
+      top * slack,
+      (input.horizon_hours * c.work_rate * Math.floor(c.max_nodes)) / input.work,
+    );
+    total += x;
+    if (R >= 2) perProvider.set(c.provider, (perProvider.get(c.provider) ?? 0) + x);
+  }
+  if (total < slack) return false;
+  if (R < 2) return true;
+  let counted = 0;
+  for (const x of perProvider.values()) if (x >= s * slack) counted++;
+  return counted >= R;
 }
 
 const withBudget = (req: PlanRequest, budget: number | null): PlanRequest => ({
@@ -147,15 +224,7 @@ async function planBatch(env: PlanEnv): Promise<PlanOutcome> {
   const balanced = await balancedPlan(ctx, cost, time, obj.kind === 'balanced' ? obj.cost_weight : 0.5);
   const primary = obj.kind === 'cost' ? cost : obj.kind === 'time' ? time : balanced;
 
-  const dom = preAggregate({
-    candidates: env.rows.map((r) => r.candidate),
-    work: ctx.work,
-    redundancy: req.constraints.redundancy,
-    horizon_hours: primary.horizon_hours,
-    budget_usd: req.constraints.budget_usd,
-    min_nodes: req.workload.min_nodes,
-    max_nodes: req.workload.max_nodes,
-  });
+  const dom = ctx.reduce(primary.horizon_hours);
   explain.candidates_after_dominance = dom.input.candidates.length;
   if (!dom.exact)
     explain.notes.push(`the per-provider cap dropped ${dom.capped} candidates; the plan may be near-optimal`);
