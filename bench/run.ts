@@ -4,7 +4,9 @@
  *   (a) market: `node --expose-gc dist/bench/market.js` in a child process, so its RSS is the
  *       market's own and nothing else (autocannon, HTTP buffers) has grown the heap;
  *   (b) cold start: `computemd serve` (built) to /health 200, against a bare `node -e ''`;
- *   (c) HTTP: the gateway against a bare Fastify route returning the same bytes (autocannon).
+ *   (c) HTTP: the gateway against a bare Fastify route returning the same bytes (autocannon);
+ *   (d) planner: `node dist/bench/planner.js` in a child (its own solver worker): the solver alone
+ *       on 1k/10k/100k candidate offers, then whole plans, with the MILP/greedy cost ratio.
  *
  * Prints one JSON summary, then a markdown table of every figure against its bar, and writes the
  * JSON to the OS temp dir (path printed). BENCH_QUICK=1: a smoke run (100k only, 2 s loads).
@@ -60,9 +62,36 @@ interface MarketResult {
 
 /** The market bench in its own process with --expose-gc; its JSON comes back on stdout. */
 function runMarketChild(sizes: number[]): Promise<MarketResult> {
-  const script = fileURLToPath(new URL('./market.js', import.meta.url));
+  return runChild<MarketResult>('./market.js', ['--expose-gc'], sizes.map(String));
+}
+
+interface PlannerResult {
+  sizes: {
+    offers: number;
+    plan_ms: { p50: number; p95: number };
+    solver_candidates: { p50: number; max: number };
+    cost_ratio: { mean: number; min: number };
+    milp_worse: number;
+    inexact: number;
+  }[];
+  plan?: { offers: number; plan_ms: { p50: number; p95: number }; solves_p50: number }[];
+}
+
+/**
+ * The planner bench in its own process (its own solver worker): the solver alone on every size,
+ * whole plans on `planSizes` (whole plans over 100k candidates take tens of seconds each since the
+ * pre-aggregation fix: `node dist/bench/planner.js --plan 100000` measures them alone).
+ */
+async function runPlannerChild(solverSizes: number[], planSizes: number[]): Promise<PlannerResult> {
+  const solver = await runChild<PlannerResult>('./planner.js', [], ['--solver', ...solverSizes.map(String)]);
+  const plan = await runChild<PlannerResult>('./planner.js', [], ['--plan', ...planSizes.map(String)]);
+  return { ...solver, plan: plan.plan ?? [] };
+}
+
+function runChild<T>(file: string, nodeArgs: string[], args: string[]): Promise<T> {
+  const script = fileURLToPath(new URL(file, import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', script, ...sizes.map(String)], {
+    const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const chunks: Buffer[] = [];
@@ -70,11 +99,11 @@ function runMarketChild(sizes: number[]): Promise<MarketResult> {
     child.once('error', reject);
     child.once('exit', (code) => {
       const out = Buffer.concat(chunks).toString('utf8');
-      if (code !== 0) return reject(new Error(`market bench exited with ${code}`));
+      if (code !== 0) return reject(new Error(`${file} exited with ${code}`));
       try {
-        resolve(JSON.parse(out) as MarketResult);
+        resolve(JSON.parse(out) as T);
       } catch {
-        reject(new Error(`market bench printed no JSON: ${out.slice(0, 300)}`));
+        reject(new Error(`${file} printed no JSON: ${out.slice(0, 300)}`));
       }
     });
   });
@@ -106,8 +135,31 @@ function table(
   market: MarketResult,
   cold: Awaited<ReturnType<typeof runColdStartBench>>,
   http: Awaited<ReturnType<typeof runHttpBench>>,
+  planner: PlannerResult,
 ): string {
   const rows: Row[] = [];
+  const k = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
+  const planBar = (n: number) => (n === 10_000 ? 100 : n === 100_000 ? 1000 : null);
+  for (const sz of planner.sizes) {
+    const bar = planBar(sz.offers);
+    rows.push([
+      `Planner: solve ${k(sz.offers)} candidate offers (pre-aggregation + MILP) p50 / p95`,
+      `${sz.plan_ms.p50} ms / ${sz.plan_ms.p95} ms (solver saw p50 ${sz.solver_candidates.p50}, max ${sz.solver_candidates.max})`,
+      bar === null ? 'none' : `p95 ≤ ${bar} ms`,
+      `MILP / greedy cost: mean ${sz.cost_ratio.mean}, min ${sz.cost_ratio.min}; MILP worse ${sz.milp_worse}×; capped ${sz.inexact}`,
+      bar === null ? 'info' : pass(sz.plan_ms.p95 <= bar && sz.milp_worse === 0),
+    ]);
+  }
+  for (const sz of planner.plan ?? []) {
+    const bar = planBar(sz.offers);
+    rows.push([
+      `Planner: whole \`plan()\` over ${k(sz.offers)} candidate offers p50 / p95`,
+      `${sz.plan_ms.p50} ms / ${sz.plan_ms.p95} ms (${sz.solves_p50} solves p50)`,
+      bar === null ? 'none' : `p95 ≤ ${bar} ms`,
+      'filters, candidates, horizon search, alternatives, baseline, SLA',
+      bar === null ? 'info' : pass(sz.plan_ms.p95 <= bar),
+    ]);
+  }
   const base = market.baseline_naive_100k;
   for (const size of market.sizes) {
     const label = size.offers >= 1_000_000 ? `${size.offers / 1_000_000}M` : `${size.offers / 1000}k`;
@@ -215,6 +267,8 @@ async function main(): Promise<void> {
   const cold = await runColdStartBench(COLD_RUNS);
   log(`http ${HTTP_SECONDS} s loads, ${HTTP_CONNECTIONS} connections`);
   const http = await runHttpBench(HTTP_SECONDS, HTTP_CONNECTIONS);
+  log('planner (solver, then whole plans)');
+  const planner = await runPlannerChild(QUICK ? [1000, 10_000] : [1000, 10_000, 100_000], [1000, 10_000]);
   log('done');
   const summary = {
     bench: 'computemd',
@@ -226,8 +280,9 @@ async function main(): Promise<void> {
     market,
     cold_start: cold,
     http,
+    planner,
   };
-  const md = table(market, cold, http);
+  const md = table(market, cold, http, planner);
   console.log(JSON.stringify(summary, null, 2));
   console.log();
   console.log(md);

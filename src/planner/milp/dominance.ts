@@ -68,6 +68,16 @@
  * per unit work. This is the one step that can lose optimality — only when a provider's K cheapest
  * kept offers cannot carry what the optimal plan puts on that provider. `exact` is false whenever
  * the cap removed anything, and the caller should say so (and may compare with greedy()).
+ * The cap never removes feasibility: it skips (keeps beyond K)
+ *   - the cheapest capacity of ALL offers, by unit cost, up to `work` (the pool C* is taken
+ *     from; each offer there is kept or dropped by a rule because its provider's kept cheaper
+ *     offers carry ≥ need ≥ work alone), so the kept capacity covers the work whenever the full
+ *     set's does, and the cheapest fill — what a budget is checked against — stays;
+ *   - a provider's offers while its kept capacity is below its share s · work (R ≥ 2), so every
+ *     provider that could carry a share still can;
+ *   - with max_nodes, the offers holding the N fastest nodes, so the node-limited capacity stays.
+ * (Capping first and then applying C* — computed over all offers — once reported 10k-offer
+ * markets infeasible at short horizons, their 32 cheapest offers a provider being too small.)
  */
 import type { Candidate, MilpInput } from '../types.js';
 import { byUnitCost, unitCost } from './greedy.js';
@@ -125,9 +135,16 @@ export function preAggregate(input: MilpInput, opts: DominanceOptions = {}): Dom
   const idle = Math.max(0, Math.ceil(input.min_nodes));
   const fullNodes = (load: number, c: Candidate) => Math.floor((load / (horizon * c.work_rate)) * (1 + 1e-9));
   const planLoad = work * Math.max(1, R * s);
+  // What the cap must never take (see the header): the cheapest capacity of all offers up to
+  // the work, each provider's cheapest kept capacity up to its share, and (max_nodes set) the
+  // offers holding the N fastest nodes.
+  const protectedUpTo = cheapPrefix(order, Math.min(need, work), cap);
+  const shareFloor = R >= 2 ? s * work * (1 + 1e-6) : 0;
+  const fastest = input.max_nodes === null ? null : fastestNodes(order, N);
   let dominated = 0;
   let capped = 0;
-  for (const c of order) {
+  for (let i = 0; i < order.length; i++) {
+    const c = order[i]!;
     let st = perProvider.get(c.provider);
     if (!st) {
       st = newGroup(rates.get(c.provider)!);
@@ -154,7 +171,7 @@ export function preAggregate(input: MilpInput, opts: DominanceOptions = {}): Dom
       continue;
     }
     const count = counts.get(c.provider) ?? 0;
-    if (count >= K) {
+    if (count >= K && i >= protectedUpTo && st.sum >= shareFloor && !fastest?.has(c)) {
       capped++;
       continue;
     }
@@ -181,6 +198,33 @@ export function preAggregate(input: MilpInput, opts: DominanceOptions = {}): Dom
 
   const candidates = input.candidates.filter((c) => kept.has(c));
   return { input: { ...input, candidates }, dominated, capped, exact: capped === 0 };
+}
+
+/**
+ * Length of the prefix of `order` (by unit cost) whose capacity, each offer's clipped at `need`,
+ * first covers `work` (with a hair of slack); all of `order` when it never does.
+ */
+function cheapPrefix(order: readonly Candidate[], work: number, cap: (c: Candidate) => number): number {
+  const target = work * (1 + 1e-6);
+  let sum = 0;
+  for (let i = 0; i < order.length; i++) {
+    sum += Math.min(cap(order[i]!), target);
+    if (sum >= target) return i + 1;
+  }
+  return order.length;
+}
+
+/** The offers holding the N fastest nodes (by work rate; ties in unit-cost order). */
+function fastestNodes(order: readonly Candidate[], N: number): Set<Candidate> {
+  const byRate = [...order].sort((a, b) => b.work_rate - a.work_rate);
+  const out = new Set<Candidate>();
+  let nodes = 0;
+  for (const c of byRate) {
+    if (nodes >= N) break;
+    out.add(c);
+    nodes += Math.floor(c.max_nodes);
+  }
+  return out;
 }
 
 interface Group {
