@@ -334,7 +334,22 @@ export async function runPlanBench(opts: {
 }): Promise<{ sizes: PlanSizeResult[] }> {
   const caps = planCatalog();
   const geo = loadGeo();
-  const solver = createSolver();
+  const inner = createSolver();
+  // PLAN_BENCH_TRACE=1: one stderr line per solve (candidates, horizon, time limit, status, ms).
+  const trace = process.env.PLAN_BENCH_TRACE === '1';
+  const solver: typeof inner = trace
+    ? {
+        ...inner,
+        async solve(input) {
+          const t0 = performance.now();
+          const r = await inner.solve(input);
+          console.error(
+            `solve n=${input.candidates.length} H=${input.horizon_hours.toPrecision(4)} limit=${input.time_limit_ms ?? '-'} ${r.status} gap=${r.gap} ${(performance.now() - t0).toFixed(1)} ms`,
+          );
+          return r;
+        },
+      }
+    : inner;
   let seq = 0;
   const planner = createPlanner({
     capabilities: caps,
@@ -367,6 +382,7 @@ export async function runPlanBench(opts: {
         const shape = PLAN_SHAPES[k % PLAN_SHAPES.length]!;
         const offers = syntheticOffers(size, size * 7919 + k);
         const req = parse(shape.body, offers);
+        if (trace) console.error(`plan ${size} ${shape.name}`);
         const t0 = performance.now();
         const r = await planner.plan(req, offers);
         const ms = performance.now() - t0;

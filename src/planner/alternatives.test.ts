@@ -75,3 +75,25 @@ describe('objectives over the spec market', () => {
     assert.equal(p.baseline_note, 'no traditional_cloud offers in the market');
   });
 });
+
+describe('alternatives budget', () => {
+  it('a spent budget drops alternatives, says so, and leaves the selected plan as it was', async () => {
+    const spent = createPlanner({ capabilities, solver, clock: newClock(), newId, alternativesBudgetMs: 0 });
+    const body = { ...SPEC_BODY, constraints: { ...SPEC_BODY.constraints, objective: 'cost' } };
+    const offers = specMarket();
+    const full = await plan('cost', offers);
+    const out = await spent.plan(req(body, offers), offers);
+    assert.ok(out.ok);
+    const p = out.plan;
+    assert.ok(Math.abs(p.total_cost_usd - full.total_cost_usd) < 1e-9);
+    assert.ok(Math.abs(p.estimated_hours - full.estimated_hours) < 1e-9);
+    const ex = p.explain as unknown as Record<string, unknown>;
+    assert.equal(ex.alternatives_truncated, true);
+    assert.match(String(ex.alternatives_truncated_reason), /budget/);
+    assert.deepEqual(
+      p.alternatives.map((a) => a.objectives),
+      [['cost']],
+    );
+    assert.equal((full.explain as unknown as Record<string, unknown>).alternatives_truncated, undefined);
+  });
+});

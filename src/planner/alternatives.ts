@@ -54,7 +54,33 @@ export interface SearchContext {
    * takes the solver (a budget or a plan-wide max_nodes). Absent: always the solver.
    */
   feasibleAt?: (horizon: number, budget: number | null) => boolean | null;
+  /**
+   * A wall-clock budget shared by the solves made while it is set (the alternatives of a plan, never
+   * its selected plan): each solve gets the time left as its `time_limit_ms` and may return a
+   * time-limited incumbent (status 'feasible'); once it is spent, solveAt solves nothing more.
+   */
+  limit?: AlternativesLimit;
 }
+
+export interface AlternativesLimit {
+  /** Monotonic milliseconds. */
+  now: () => number;
+  /** `now()` value at which the budget is spent. */
+  until: number;
+  /** Set when a solve was refused or stopped by the budget; the reason, for explain. */
+  spent: string | null;
+  /** Solves cut short by their time limit: horizon and the gap of the incumbent kept. */
+  limited: { horizon_hours: number; solver: string; gap: number }[];
+}
+
+/** A limited solve is not started with less than this left (HiGHS needs a few ms to find anything). */
+export const MIN_LIMITED_SOLVE_MS = 5;
+
+export function startLimit(now: () => number, budgetMs: number): AlternativesLimit {
+  return { now, until: now() + budgetMs, spent: null, limited: [] };
+}
+
+const isSpent = (ctx: SearchContext) => ctx.limit?.spent != null;
 
 const ok = (r: MilpResult) => (r.status === 'optimal' || r.status === 'feasible') && r.allocations.length > 0;
 
@@ -91,10 +117,36 @@ export async function solveAt(
 ): Promise<Solved | MilpResult> {
   const key = `${horizon}|${budget}`;
   let pending = ctx.memo?.get(key);
+  const lim = ctx.limit;
   if (!pending) {
+    const input = milpInput(ctx, horizon, budget);
+    if (lim) {
+      const left = lim.until - lim.now();
+      if (lim.spent !== null || left < MIN_LIMITED_SOLVE_MS) {
+        lim.spent ??= 'alternatives time budget spent';
+        return {
+          status: 'error',
+          allocations: [],
+          objective: 0,
+          gap: 0,
+          solver: 'none',
+          solve_ms: 0,
+          detail: lim.spent,
+        };
+      }
+      input.time_limit_ms = Math.ceil(left);
+    }
     ctx.solves++;
-    pending = ctx.solve(milpInput(ctx, horizon, budget));
-    ctx.memo?.set(key, pending);
+    pending = ctx.solve(input);
+    // A time-limited answer is not the program's answer: kept out of the memo.
+    if (!lim) ctx.memo?.set(key, pending);
+    else {
+      const r = await pending;
+      if (r.status === 'feasible') lim.limited.push({ horizon_hours: horizon, solver: r.solver, gap: r.gap });
+      if (/time limit/.test(r.detail ?? '')) {
+        lim.spent ??= `alternatives time budget spent (solver time limit at ${+horizon.toPrecision(4)} h)`;
+      } else if (r.status === 'optimal' || r.status === 'infeasible') ctx.memo?.set(key, pending);
+    }
   }
   const result = await pending;
   if (!ok(result)) return result;
@@ -164,9 +216,10 @@ async function bisect(
       hi = Math.min(p, at.hours > 0 ? Math.max(at.hours, lo) : p);
     } else lo = p;
   }
-  for (let i = 0; i < MAX_BISECTIONS && hi / lo > 1 + TIME_PRECISION; i++) {
+  for (let i = 0; i < MAX_BISECTIONS && hi / lo > 1 + TIME_PRECISION && !isSpent(ctx); i++) {
     const mid = Math.sqrt(lo * hi);
     const at = await solveAt(ctx, label, mid, budget);
+    if (isSpent(ctx) && !isSolved(at)) break;
     if (isSolved(at) && good(at)) {
       best = at;
       hi = Math.min(mid, at.hours > 0 ? Math.max(at.hours, lo) : mid);
@@ -211,13 +264,24 @@ function hasTie(ctx: SearchContext, s: Solved): boolean {
   return ctx.rows.some((r) => r !== binding && unitCost(r) <= limit);
 }
 
-/** The time-optimal plan, searched below a known feasible plan. */
+/** The time-optimal plan, searched below a known feasible plan (exact: call without ctx.limit). */
 export async function timeOptimal(ctx: SearchContext, feasible: Solved): Promise<Solved> {
+  return (await timeSearch(ctx, feasible)) ?? { ...feasible, label: 'time' };
+}
+
+/**
+ * The time search. Under ctx.limit it may stop early: null when the budget ran out before any plan
+ * faster than `feasible` was found; otherwise the fastest plan found (the shortest horizon when the
+ * budget lasted; ctx.limit.spent says when it did not).
+ */
+export async function timeSearch(ctx: SearchContext, feasible: Solved): Promise<Solved | null> {
   const lo = Math.min(lowerBound(ctx), feasible.hours) * (1 - 1e-9);
   const budget = ctx.req.constraints.budget_usd;
   const fast = await bracketTime(ctx, lo, feasible, budget);
   if (fast) return fast;
-  return bisect(ctx, 'time', lo, { ...feasible, label: 'time' }, () => true, budget);
+  if (isSpent(ctx)) return null;
+  const t = await bisect(ctx, 'time', lo, { ...feasible, label: 'time' }, () => true, budget);
+  return isSpent(ctx) && t.result === feasible.result ? null : t;
 }
 
 /**
@@ -257,7 +321,7 @@ export async function balancedPlan(
   const tried: Solved[] = [cost, time];
   const a = Math.max(time.hours, 1e-9);
   const b = Math.max(cost.hours, a);
-  for (let k = 1; k <= BALANCED_POINTS && b / a > 1 + TIME_PRECISION; k++) {
+  for (let k = 1; k <= BALANCED_POINTS && b / a > 1 + TIME_PRECISION && !isSpent(ctx); k++) {
     const h = a * (b / a) ** (k / (BALANCED_POINTS + 1));
     const at = await solveAt(ctx, 'balanced', h);
     if (isSolved(at)) tried.push(at);

@@ -12,7 +12,9 @@ import {
   type Solved,
   signature,
   solveAt,
+  startLimit,
   timeOptimal,
+  timeSearch,
 } from './alternatives.js';
 import { fallbackCapacity, fallbackWire, findBaseline, pickFallbacks, savingsPercent } from './baseline.js';
 import { buildCandidates, type CandidateRow, providersOf, resolvePlaceholders } from './candidates.js';
@@ -26,7 +28,7 @@ import {
   solverFailed,
 } from './infeasible.js';
 import { byUnitCost } from './milp/greedy.js';
-import { type DominanceResult, preAggregate, type Solver } from './milp/index.js';
+import { type DominanceResult, greedy, preAggregate, type Solver } from './milp/index.js';
 import { minShare, precheck, usable } from './milp/model.js';
 import {
   alternativeWire,
@@ -70,7 +72,19 @@ export interface PlannerDeps {
   quoteTtlMs?: number;
   /** Region coordinates, to measure latency bands from a request's `near`; without it bands stay as offered. */
   geo?: Pick<Geo, 'locate'>;
+  /**
+   * Wall-clock budget, ms, for all the solves of a plan's alternatives together (the plans that are
+   * not the selected one; default ALTERNATIVES_BUDGET_MS). docs/planner.md "Pipeline".
+   */
+  alternativesBudgetMs?: number;
+  /** Monotonic milliseconds for that budget (default performance.now). */
+  elapsed?: () => number;
 }
+
+/** Default wall-clock budget for the solves of a plan's alternatives, ms. */
+export const ALTERNATIVES_BUDGET_MS = 150;
+/** Cost and time plans this close (relative) in both cost and hours: no balanced points are solved. */
+export const BALANCED_SKIP_WITHIN = 0.05;
 
 export type PlanOutcome = { ok: true; plan: PlanResponse } | { ok: false; infeasible: InfeasibleExplanation };
 
@@ -134,8 +148,14 @@ function searchContext(
   req: PlanRequest = env.req,
 ): SearchContext & { reduce: (horizon: number) => DominanceResult } {
   const reduce = reducer(env, req);
-  const solve = (input: MilpInput): Promise<MilpResult> =>
-    env.deps.solver.solve({ ...input, candidates: reduce(input.horizon_hours).input.candidates });
+  const solve = (input: MilpInput): Promise<MilpResult> => {
+    const reduced = { ...input, candidates: reduce(input.horizon_hours).input.candidates };
+    // A limited solve (an alternative's) too big to finish within the budget: HiGHS does not stop
+    // on time there (~1 s at 9k candidates under redundancy), so the greedy plan stands in.
+    if (input.time_limit_ms !== undefined && reduced.candidates.length > LIMITED_SOLVE_MAX_CANDIDATES)
+      return Promise.resolve(greedyIncumbent(reduced));
+    return env.deps.solver.solve(reduced);
+  };
   const feasibleAt = (horizon: number, budget: number | null): boolean | null =>
     budget !== null || req.workload.max_nodes !== null ? null : capacityFeasible(reduce(horizon).input);
   return {
@@ -147,6 +167,38 @@ function searchContext(
     memo: new Map(),
     feasibleAt,
     reduce,
+  };
+}
+
+/**
+ * Candidates above which an alternative's solve is not sent to HiGHS: near the shortest horizon
+ * with redundancy ≥ 2 its time limit is not honoured (1–2k candidates already take ~150 ms).
+ */
+export const LIMITED_SOLVE_MAX_CANDIDATES = 1000;
+
+/**
+ * The greedy plan (milp/greedy.ts) as a time-limited incumbent: status 'feasible', gap against the
+ * cheapest fill by unit cost (the optimum without redundancy, a lower bound with it). No plan:
+ * status 'error' (greedy may miss a plan the solver would find).
+ */
+function greedyIncumbent(input: MilpInput): MilpResult {
+  const r = greedy(input);
+  if (r.status !== 'feasible' && r.status !== 'optimal')
+    return { ...r, status: 'error', detail: `greedy: ${r.detail ?? r.status}` };
+  let left = 1;
+  let bound = 0;
+  for (const c of byUnitCost(input.candidates)) {
+    if (left <= 0) break;
+    const x = Math.min(left, (input.horizon_hours * c.work_rate * Math.floor(c.max_nodes)) / input.work);
+    bound += x * input.work * (c.effective_price / c.work_rate);
+    left -= x;
+  }
+  const gap = r.objective > 0 ? Math.max(0, (r.objective - bound) / r.objective) : 0;
+  return {
+    ...r,
+    status: 'feasible',
+    gap,
+    detail: `greedy incumbent (${input.candidates.length} candidates), gap ${gap}`,
   };
 }
 
@@ -219,10 +271,33 @@ async function planBatch(env: PlanEnv): Promise<PlanOutcome> {
     explain.solver = { ...explain.solver, status: cost.status, solves: ctx.solves, solve_ms: cost.solve_ms };
     return { ok: false, infeasible: await diagnose(env, cost, maxH, ex) };
   }
-  const time = await timeOptimal(ctx, cost);
+  // The selected plan is always exact; the plans that are only alternatives (time and balanced under
+  // `cost`, balanced under `time`) share one wall-clock budget and may come back time-limited or not
+  // at all (explain.alternatives_truncated).
   const obj = req.constraints.objective;
-  const balanced = await balancedPlan(ctx, cost, time, obj.kind === 'balanced' ? obj.cost_weight : 0.5);
-  const primary = obj.kind === 'cost' ? cost : obj.kind === 'time' ? time : balanced;
+  const limit = () =>
+    startLimit(
+      env.deps.elapsed ?? (() => performance.now()),
+      env.deps.alternativesBudgetMs ?? ALTERNATIVES_BUDGET_MS,
+    );
+  if (obj.kind === 'cost') ctx.limit = limit();
+  const time = obj.kind === 'cost' ? await timeSearch(ctx, cost) : await timeOptimal(ctx, cost);
+  if (obj.kind === 'time') ctx.limit = limit();
+  let balanced: Solved | null = null;
+  if (obj.kind === 'balanced') balanced = await balancedPlan(ctx, cost, time as Solved, obj.cost_weight);
+  else if (time && !close(cost, time)) balanced = await balancedPlan(ctx, cost, time, 0.5);
+  else if (time)
+    explain.notes.push(
+      'balanced alternative skipped: the cost and time plans are within 5% in cost and hours',
+    );
+  const primary = (obj.kind === 'cost' ? cost : obj.kind === 'time' ? time : balanced) as Solved;
+  const lim = ctx.limit;
+  if (lim?.spent) {
+    ex.alternatives_truncated = true;
+    ex.alternatives_truncated_reason = `${lim.spent} (${env.deps.alternativesBudgetMs ?? ALTERNATIVES_BUDGET_MS} ms for the alternatives' solves)${time ? '' : '; no time-optimal alternative'}`;
+  }
+  if (lim && lim.limited.length > 0) ex.alternatives_time_limited = lim.limited;
+  ctx.limit = undefined;
 
   const dom = ctx.reduce(primary.horizon_hours);
   explain.candidates_after_dominance = dom.input.candidates.length;
@@ -238,13 +313,20 @@ async function planBatch(env: PlanEnv): Promise<PlanOutcome> {
   explain.horizon_hours = primary.horizon_hours;
 
   const allocations = cover(plannedFrom(env.rows, primary), ctx.work);
-  const pareto = paretoSet([cost, time, balanced]);
+  const pareto = paretoSet([cost, time, balanced].filter((p): p is Solved => p !== null));
   if (!pareto.some((p) => signature(p.plan) === signature(primary)))
     pareto.push({ plan: primary, labels: [primary.label] });
   const alternatives = pareto.map((p) =>
     alternativeWire(env.rows, p.plan, p.labels, signature(p.plan) === signature(primary)),
   );
   return finish(env, ctx.work, allocations, alternatives, 'batch');
+}
+
+/** Within BALANCED_SKIP_WITHIN of each other in both cost and hours. */
+function close(a: Solved, b: Solved): boolean {
+  const near = (x: number, y: number) =>
+    Math.abs(x - y) <= BALANCED_SKIP_WITHIN * Math.max(Math.abs(x), Math.abs(y));
+  return near(a.cost_usd, b.cost_usd) && near(a.hours, b.hours);
 }
 
 /** Why the cost search found nothing: budget, deadline, or capacity (in that order of checks). */
