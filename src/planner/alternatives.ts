@@ -298,7 +298,7 @@ async function bracketTime(
   budget: number | null,
 ): Promise<Solved | null> {
   const test = ctx.feasibleAt;
-  if (!test || test(feasible.horizon_hours, budget) !== true) return null;
+  if (test?.(feasible.horizon_hours, budget) !== true) return null;
   let hi = Math.min(feasible.horizon_hours, seedHorizon(ctx, feasible));
   if (hi < feasible.horizon_hours && test(hi, budget) !== true) hi = feasible.horizon_hours;
   for (let i = 0; i < MAX_BISECTIONS && hi / lo > 1 + TIME_PRECISION; i++) {
