@@ -118,6 +118,23 @@ describe('bad bodies and infeasible constraints', () => {
     assert.equal(unknown.statusCode, 400);
     assert.equal((unknown.json() as { param: string }).param, 'constraints.colour');
   });
+  test('a body that is not JSON is a 400 problem; a wrong token is a 401, not an anonymous quote', async () => {
+    const garbled = await t.gw.app.inject({
+      method: 'POST',
+      url: '/orchestrate',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"workload": ',
+    });
+    assert.equal(garbled.statusCode, 400);
+    assert.match(String(garbled.headers['content-type']), /problem\+json/);
+    const wrong = await t.gw.app.inject({
+      method: 'POST',
+      url: '/orchestrate',
+      headers: { authorization: 'Bearer nope' },
+      payload: SPEC_BODY,
+    });
+    assert.equal(wrong.statusCode, 401);
+  });
   test('nothing fits: 422 naming the binding constraint and the nearest feasible change', async () => {
     const res = await post({
       ...SPEC_BODY,

@@ -219,8 +219,8 @@ describe("GET /prices/spot (the spec's Python loop)", () => {
       const cloud = prices.traditional![rt];
       assert.equal(typeof p2p, 'number', `p2p_market ${rt}`);
       assert.equal(typeof cloud, 'number', `traditional ${rt}`);
-      // the loop's own arithmetic runs: cloud_price > p2p_price * 3 is a boolean either way
-      assert.equal(typeof (cloud! > p2p! * 3), 'boolean');
+      // a spot price is a positive USD/GPU-hour the loop can compare
+      assert.ok(p2p! > 0 && cloud! > 0, `${rt}: ${p2p} / ${cloud}`);
     }
     for (const key of ['decentralized_cloud', 'decentralized_compute', 'serverless_compute', 'edge']) {
       assert.ok(key in prices, key);

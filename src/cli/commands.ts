@@ -157,7 +157,8 @@ export async function cmdCatalogRefresh(
       }),
     ),
   );
-  return res.clouds.some((c) => c.status === 'failed') ? 1 : 0;
+  // A cloud kept (refused file) is an answer, not a failure: the table says why.
+  return 0;
 }
 
 /** Prints an API error the way every command does: the problem's detail, the flag it names. */

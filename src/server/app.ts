@@ -16,8 +16,7 @@ const NEGOTIATED_TYPES = ['application/json', 'application/msgpack', 'applicatio
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** false: the route keeps its own content type (metrics, docs, SSE); no Accept negotiation. */
-    encodings?: boolean;
+    // `encodings` is declared beside its plugin (encoding/plugin.ts).
     /** true: a non-GET route anyone may call (it quotes, it does not spend). */
     public?: boolean;
   }
