@@ -41,6 +41,15 @@ export function createDiscoveryApi(d: DiscoveryDeps): DiscoveryApi {
     resolveProviderPlaceholder: (n) => d.capabilities.resolveProviderPlaceholder(n),
   });
   const stats = () => providerStats(d.market.snapshot(), d.market.env, d.market.location);
+  // The response cache drops its entries when version() is a new object: a new one per (snapshot,
+  // reservation epoch), since a reservation changes `available` within one snapshot.
+  let ver = { snap: d.market.snapshot() as object, epoch: d.market.reservationEpoch() };
+  const version = () => {
+    const snap = d.market.snapshot();
+    const epoch = d.market.reservationEpoch();
+    if (ver.snap !== snap || ver.epoch !== epoch) ver = { snap, epoch };
+    return ver;
+  };
 
   function providers(): ProviderEntry[] {
     const all = stats();
@@ -158,7 +167,7 @@ export function createDiscoveryApi(d: DiscoveryDeps): DiscoveryApi {
     },
     onTick: (listener) => d.market.onTick((t) => listener(t as never)),
     offerCount: () => d.market.snapshot().n,
-    version: () => d.market.snapshot(),
+    version,
     offeredModels() {
       const out = new Set<string>();
       for (const s of stats().values()) for (const m of s.models) out.add(m);

@@ -25,7 +25,7 @@ export class Interner {
 }
 
 /**
- * The offer table, one typed array per field (struct-of-arrays): ~115 bytes per offer instead of a
+ * The offer table, one typed array per field (struct-of-arrays): ~120 bytes per offer instead of a
  * ~1 KB object. Strings are dictionary codes; NaN stands for null in float columns.
  */
 export const COLUMN_TYPES = {
@@ -50,7 +50,10 @@ export const COLUMN_TYPES = {
   /** FLAG_* bits. */
   flags: Uint8Array,
   reliability: Float64Array,
+  /** Nodes rentable now: `supply` less the nodes reserved in the database (reservations.ts). */
   available: Uint32Array,
+  /** Nodes the provider reports rentable (before reservations). */
+  supply: Uint32Array,
   verification: Uint8Array,
   observedAt: Float64Array,
   dq: Uint32Array,
@@ -125,7 +128,8 @@ export function encodeOffers(inputs: readonly OfferInput[], env: EncodeEnv): Col
       (o.simulated ? FLAG_SIMULATED : 0) |
       (o.latency_band === 'LAN' ? FLAG_LAN : 0);
     c.reliability[i] = o.reliability;
-    c.available[i] = Math.max(0, Math.floor(o.available));
+    c.supply[i] = Math.max(0, Math.floor(o.available));
+    c.available[i] = c.supply[i] as number;
     c.verification[i] = VERIF.get(o.verification) ?? 0;
     c.observedAt[i] = o.observed_at;
     c.dq[i] = o.data_quality.length === 0 ? 0 : env.dqs.code(o.data_quality.join('\u0001'));

@@ -2,8 +2,9 @@ import { type Columns, type EncodeEnv, gatherColumns } from './columns.js';
 import { decodeOfferId } from './ids.js';
 
 /**
- * An immutable snapshot of every offer: columns sorted by id, three sort permutations, and
- * posting lists per (sort, dimension) so a filtered query walks only its own rows in order.
+ * A snapshot of every offer: columns sorted by id, three sort permutations, and posting lists per
+ * (sort, dimension) so a filtered query walks only its own rows in order. Immutable but for the
+ * `available` column, which reservations patch in place (no key, order or posting depends on it).
  *
  * Every order is "key ascending, then row ascending", and rows are sorted by id, so the order is
  * (key, id) and a keyset cursor (key, id) finds its place in any later snapshot. Keys are uint32:

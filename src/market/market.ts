@@ -18,7 +18,9 @@ import { type HistoryOptions, PriceHistoryStore } from './history.js';
 import { encodeOfferId } from './ids.js';
 import { buildSnapshot, type Snapshot } from './index-store.js';
 import { toOffer } from './materialize.js';
+import { forgetProviderStats } from './provider-stats.js';
 import { executeQuery, type QueryResult } from './query-exec.js';
+import { Reservations } from './reservations.js';
 import { computeSpot, SPOT_UNIT, type SpotPrices } from './spot.js';
 import type { MarketQuery } from './types.js';
 
@@ -88,6 +90,17 @@ export interface Market {
    * from `near` (default the market's location). The planner's input: it filters with reasons itself.
    */
   availableOffers(minAvailable: number, near?: GeoPoint): Offer[];
+  /**
+   * Nodes reserved now per offer id, as read from the database (the truth for reservations). Every
+   * read then shows `available` = max(0, supply − reserved). `replace` sets the whole map (a missing
+   * id means 0); `patch` updates only the given ids (0 removes). Ids not in the snapshot are kept.
+   */
+  applyReservations(reserved: ReadonlyMap<string, number>, mode: 'replace' | 'patch'): void;
+  /** The provider's own figure for an offer (before reservations), or null for an unknown id. */
+  supply(id: string): number | null;
+  reservedNodes(id: string): number;
+  /** Moves on whenever reservations change: with the snapshot, the version of every read. */
+  reservationEpoch(): number;
 }
 
 export function createMarket(deps: MarketDeps): Market {
@@ -104,7 +117,11 @@ export function createMarket(deps: MarketDeps): Market {
   const maxOfferTicks = deps.maxOfferTicks ?? 1000;
   let snap = buildSnapshot([], env, deps.clock.now());
   let spot: SpotPrices | null = null;
+  // A reservation sold out or freed up a row: spot figures (O(n) to compute) are redone, recorded
+  // and ticked when next read or at the next swap, never on the booking path.
+  let spotUnrecorded = false;
   const counts = new Map<string, number>();
+  const reservations = new Reservations();
 
   const emit = (t: PriceTick) => {
     for (const l of listeners) l(t);
@@ -112,6 +129,34 @@ export function createMarket(deps: MarketDeps): Market {
   const spotNow = () => {
     if (!spot) spot = computeSpot(snap, env);
     return spot;
+  };
+
+  const recordAggregates = (at: number) => {
+    const s = spotNow();
+    for (const type of PROVIDER_TYPES) {
+      const key = SPOT_KEYS[type];
+      for (const cls of SPEC_CLASSES) {
+        const price = s[key]?.[cls] ?? null;
+        const r = history.recordAggregate(`${type}|${cls}`, at, price);
+        if (r.changed && listeners.size) {
+          emit({
+            kind: 'aggregate',
+            spot_key: key,
+            provider_type: type,
+            resource_type: cls,
+            price,
+            previous: r.previous,
+            at: iso(at),
+          });
+        }
+      }
+    }
+  };
+
+  const catchUpSpot = () => {
+    if (!spotUnrecorded) return;
+    spotUnrecorded = false;
+    recordAggregates(deps.clock.now());
   };
 
   const recordMoves = (old: Snapshot, next: Snapshot, replaced: ReadonlySet<number>, at: number) => {
@@ -162,8 +207,10 @@ export function createMarket(deps: MarketDeps): Market {
       const prev = snap;
       parts.push(selectRows(prev.cols, (i) => !replaced.has(prev.cols.provider[i] as number)));
       const next = buildSnapshot(parts, env, at);
+      reservations.applyAll(next);
       snap = next;
       spot = null;
+      spotUnrecorded = false;
       counts.clear();
       const off = next.postings.price.provider.offsets;
       for (let p = 1; p + 1 < off.length; p++) {
@@ -171,27 +218,27 @@ export function createMarket(deps: MarketDeps): Market {
         if (k) counts.set(env.providers.values[p] as string, k);
       }
       recordMoves(prev, next, replaced, at);
-      const s = spotNow();
-      for (const type of PROVIDER_TYPES) {
-        const key = SPOT_KEYS[type];
-        for (const cls of SPEC_CLASSES) {
-          const price = s[key]?.[cls] ?? null;
-          const r = history.recordAggregate(`${type}|${cls}`, at, price);
-          if (r.changed && listeners.size) {
-            emit({
-              kind: 'aggregate',
-              spot_key: key,
-              provider_type: type,
-              resource_type: cls,
-              price,
-              previous: r.previous,
-              at: iso(at),
-            });
-          }
-        }
-      }
+      recordAggregates(at);
       return next;
     },
+    applyReservations(reserved, mode) {
+      // Patches the live snapshot's `available` in place (single-threaded: no reader sees half).
+      const ch = reservations.update(reserved, mode, snap);
+      if (ch.rows === 0) return;
+      forgetProviderStats(snap);
+      // Spot prices count only rows with capacity: they move only when a row sells out or frees up.
+      if (ch.crossedZero) {
+        spot = null;
+        spotUnrecorded = true;
+      }
+    },
+    supply(id) {
+      const s = snap;
+      const r = s.rowOf(id);
+      return r < 0 ? null : (s.cols.supply[r] as number);
+    },
+    reservedNodes: (id) => reservations.get(id),
+    reservationEpoch: () => reservations.epoch,
     knownProviders: () => new Set(env.providers.values.slice(1)),
     offerCount: (p) => counts.get(p) ?? 0,
     query: (q) => executeQuery(snap, env, q, location),
@@ -210,8 +257,12 @@ export function createMarket(deps: MarketDeps): Market {
       }
       return out;
     },
-    spotPrices: () => spotNow(),
+    spotPrices() {
+      catchUpSpot();
+      return spotNow();
+    },
     history(resourceType, since, providerType) {
+      catchUpSpot();
       const types = providerType ? [providerType] : [...PROVIDER_TYPES];
       return {
         resource_type: resourceType,

@@ -48,9 +48,15 @@ function empty(): ProviderStats {
   };
 }
 
+/** Drop a snapshot's cached stats (its `available` column was patched). */
+export function forgetProviderStats(snap: Snapshot): void {
+  cache.delete(snap);
+}
+
 /**
- * Per-provider aggregates of a snapshot in one pass over its columns. Snapshots are immutable, so
- * the result is cached per snapshot (a WeakMap: it goes when the snapshot does).
+ * Per-provider aggregates of a snapshot in one pass over its columns, cached per snapshot (a
+ * WeakMap: it goes when the snapshot does). Only `available` ever changes in a live snapshot (a
+ * reservation), and the market then calls forgetProviderStats.
  */
 export function providerStats(snap: Snapshot, env: MarketEnv, from: GeoPoint): Map<string, ProviderStats> {
   const hit = cache.get(snap);
