@@ -7,6 +7,8 @@
  * invariant is an exception (a duplicate id is a `DuplicateError`, see errors.ts).
  */
 
+import type { LedgerStore } from '../ledger/store.js';
+
 export type StoreKind = 'sqlite' | 'postgres';
 
 export interface Store {
@@ -18,6 +20,8 @@ export interface Store {
    */
   migrate(): Promise<void>;
   plans: PlanRepository;
+  /** Accounts, bookings, capacity and idempotency (ledger/store.ts), on the same database. */
+  ledger: LedgerStore;
   /** Releases the connection. Idempotent; repository calls after it reject. */
   close(): Promise<void>;
 }

@@ -1,3 +1,4 @@
+import { createSqliteLedger } from '../../ledger/sqlite/index.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import type { Store } from '../store.js';
 import { MEMORY_PATH, openSqliteDb } from './driver.js';
@@ -30,6 +31,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   return {
     kind: 'sqlite',
     plans: createSqlitePlanRepository(db),
+    ledger: createSqliteLedger(db),
     async migrate() {
       applyMigrations(db, SQLITE_MIGRATIONS, clock.now(), where);
     },

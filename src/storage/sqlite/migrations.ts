@@ -29,6 +29,108 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX plans_expires ON plans (expires_at);
     `,
   },
+  {
+    id: 2,
+    name: 'ledger',
+    // Kept in step with ledger/postgres/schema.ts (same tables and columns, so the shared suite's
+    // corrupting SQL runs on both). No CHECK guards a balance floor, \`held\` or \`reserved\`: the
+    // store's conditional updates keep those, and verify() must be able to see a row that breaks them.
+    up: `
+      CREATE TABLE accounts (
+        id TEXT PRIMARY KEY NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('requester', 'provider', 'escrow', 'fees', 'external')),
+        owner TEXT NOT NULL,
+        balance INTEGER NOT NULL DEFAULT 0,
+        credit_limit INTEGER NOT NULL DEFAULT 0 CHECK (credit_limit >= 0)
+      ) STRICT;
+
+      CREATE TABLE transactions (
+        id TEXT PRIMARY KEY NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('deposit', 'hold', 'settle', 'release', 'topup', 'adjust')),
+        at INTEGER NOT NULL,
+        booking_id TEXT,
+        memo TEXT NOT NULL,
+        -- Set for deposits: (rail, external_ref) makes a rail's callback idempotent.
+        rail TEXT,
+        external_ref TEXT,
+        credit_to TEXT,
+        CHECK ((rail IS NULL) = (external_ref IS NULL))
+      ) STRICT;
+      CREATE UNIQUE INDEX transactions_external_ref ON transactions (rail, external_ref)
+        WHERE external_ref IS NOT NULL;
+      CREATE INDEX transactions_booking ON transactions (booking_id) WHERE booking_id IS NOT NULL;
+
+      -- seq is the rowid: postings are never deleted, so it only grows (the entries cursor).
+      CREATE TABLE postings (
+        seq INTEGER PRIMARY KEY,
+        tx_id TEXT NOT NULL REFERENCES transactions (id),
+        account TEXT NOT NULL REFERENCES accounts (id),
+        amount INTEGER NOT NULL CHECK (amount <> 0)
+      ) STRICT;
+      CREATE INDEX postings_account_seq ON postings (account, seq);
+      CREATE INDEX postings_tx ON postings (tx_id);
+
+      CREATE TABLE bookings (
+        id TEXT PRIMARY KEY NOT NULL,
+        requester TEXT NOT NULL,
+        status TEXT NOT NULL
+          CHECK (status IN ('pending', 'active', 'completed', 'cancelled', 'overdrawn', 'failed')),
+        version INTEGER NOT NULL CHECK (version >= 1),
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        plan_id TEXT,
+        payment TEXT NOT NULL CHECK (json_valid(payment)),
+        total_cost INTEGER NOT NULL,
+        settled INTEGER NOT NULL,
+        held INTEGER NOT NULL,
+        summary TEXT NOT NULL CHECK (json_valid(summary))
+      ) STRICT;
+      CREATE INDEX bookings_requester ON bookings (requester, id);
+      -- What settlement walks: small, since bookings leave it when they close.
+      CREATE INDEX bookings_open ON bookings (id) WHERE status IN ('pending', 'active');
+
+      CREATE TABLE leases (
+        id TEXT PRIMARY KEY NOT NULL,
+        booking_id TEXT NOT NULL REFERENCES bookings (id),
+        idx INTEGER NOT NULL CHECK (idx >= 0),
+        offer_id TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        nodes INTEGER NOT NULL CHECK (nodes > 0),
+        hours REAL NOT NULL,
+        gpus_per_node REAL NOT NULL,
+        price_per_node_hour INTEGER NOT NULL,
+        price_per_million_tokens INTEGER,
+        cost INTEGER NOT NULL,
+        settled INTEGER NOT NULL,
+        state TEXT NOT NULL
+          CHECK (state IN ('pending', 'running', 'completed', 'cancelled', 'stopped', 'failed')),
+        started_at INTEGER,
+        ended_at INTEGER,
+        detail TEXT NOT NULL CHECK (json_valid(detail)),
+        UNIQUE (booking_id, idx)
+      ) STRICT;
+      CREATE INDEX leases_reserving ON leases (offer_id) WHERE state IN ('pending', 'running');
+
+      CREATE TABLE offer_capacity (
+        offer_id TEXT PRIMARY KEY NOT NULL,
+        capacity INTEGER NOT NULL,
+        reserved INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+
+      CREATE TABLE idempotency (
+        principal TEXT NOT NULL,
+        key TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        response TEXT NOT NULL CHECK (json_valid(response)),
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (principal, key)
+      ) STRICT;
+      CREATE INDEX idempotency_expires ON idempotency (expires_at);
+    `,
+  },
 ];
 
 const LEDGER = `

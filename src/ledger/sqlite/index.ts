@@ -1,0 +1,1 @@
+export { createSqliteLedger } from './ledger.js';

@@ -1,0 +1,150 @@
+import { LEDGER_SCHEMA } from '../../ledger/postgres/schema.js';
+import { MigrationError } from '../errors.js';
+import type { PgPool } from './driver.js';
+
+/**
+ * Schema migrations: an ordered, append-only list with the same ids and names as SQLite's
+ * (sqlite/migrations.ts), so `schema_migrations` reads the same on either backend. Each is applied
+ * in its own transaction together with its record, so a failed migration leaves neither a
+ * half-built schema nor a record (PostgreSQL DDL is transactional). Never edit or renumber a
+ * released migration; add a new one.
+ */
+export interface Migration {
+  id: number;
+  name: string;
+  up: string;
+}
+
+/**
+ * Text columns that are ids or cursors use `COLLATE "C"`: listing orders by id and pages with
+ * `id < $before`, which must compare bytes as SQLite does, not by the database's locale. JSON is
+ * `json`, not `jsonb`: `json` keeps the text as written, so object key order survives (the plans
+ * contract requires it) and `\u0000` in a string is accepted (jsonb refuses it).
+ */
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    name: 'plans',
+    up: `
+      CREATE TABLE plans (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        requester TEXT COLLATE "C",
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        request JSON NOT NULL,
+        plan JSON NOT NULL
+      );
+      CREATE INDEX plans_requester_created ON plans (requester, created_at);
+      CREATE INDEX plans_expires ON plans (expires_at);
+    `,
+  },
+  { id: 2, name: 'ledger', up: LEDGER_SCHEMA },
+];
+
+const BOOKKEEPING = `
+  CREATE TABLE IF NOT EXISTS schema_migrations (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at BIGINT NOT NULL
+  )`;
+
+/** First key of the two-key advisory lock; the second is a hash of the schema name. */
+const LOCK_CLASS = 0x636d_6d64; // 'cmmd'
+
+export interface MigrationResult {
+  /** Ids this call applied, in order; empty when the schema was already current. */
+  applied: number[];
+}
+
+export interface ApplyOptions {
+  /** Epoch ms recorded as `applied_at`. */
+  now: number;
+  /** The schema to create and migrate (null: the connection's default, usually `public`). */
+  schema: string | null;
+  /** Names the database in error messages (never the URL: it may carry a password). */
+  where: string;
+}
+
+/**
+ * Applies the migrations the database lacks. Safe from several processes at once: every step runs
+ * under `pg_advisory_xact_lock` on this schema, so one process migrates while the others wait, then
+ * find the work done. Throws `MigrationError`, before changing anything, when the database records
+ * a migration id that `migrations` does not contain: a newer version wrote it.
+ */
+export async function applyMigrations(
+  pool: PgPool,
+  migrations: readonly Migration[],
+  opts: ApplyOptions,
+): Promise<MigrationResult> {
+  for (let i = 1; i < migrations.length; i++) {
+    const prev = migrations[i - 1] as Migration;
+    const cur = migrations[i] as Migration;
+    if (cur.id <= prev.id)
+      throw new MigrationError(`migration ids must increase; ${cur.id} follows ${prev.id}`);
+  }
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    const locked = async <T>(fn: () => Promise<T>): Promise<T> => {
+      await client.query('BEGIN');
+      try {
+        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, opts.schema ?? '']);
+        const out = await fn();
+        await client.query('COMMIT');
+        return out;
+      } catch (err) {
+        await client.query('ROLLBACK').catch((e: Error) => {
+          broken = e;
+        });
+        throw err;
+      }
+    };
+    const recorded = await locked(async () => {
+      // Under the lock: CREATE ... IF NOT EXISTS is not safe against a concurrent CREATE.
+      if (opts.schema !== null) await client.query(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
+      await client.query(BOOKKEEPING);
+      return (
+        await client.query<{ id: number; name: string }>('SELECT id, name FROM schema_migrations ORDER BY id')
+      ).rows;
+    });
+    const known = new Set(migrations.map((m) => m.id));
+    const unknown = recorded.filter((r) => !known.has(r.id));
+    if (unknown.length > 0) {
+      const list = unknown.map((r) => `${r.id} ("${r.name}")`).join(', ');
+      throw new MigrationError(
+        `${opts.where} has migration${unknown.length > 1 ? 's' : ''} ${list} that this version does not know: ` +
+          'a newer version of computemd wrote it. To fix: run that newer version, or point this one at a ' +
+          'different database or schema.',
+        unknown.map((r) => r.id),
+      );
+    }
+    const applied: number[] = [];
+    for (const m of migrations) {
+      try {
+        const ran = await locked(async () => {
+          // Re-checked under the lock: another process may have applied it since the read above.
+          const has = await client.query('SELECT 1 FROM schema_migrations WHERE id = $1', [m.id]);
+          if (has.rowCount) return false;
+          await client.query(m.up);
+          await client.query('INSERT INTO schema_migrations (id, name, applied_at) VALUES ($1, $2, $3)', [
+            m.id,
+            m.name,
+            opts.now,
+          ]);
+          return true;
+        });
+        if (ran) applied.push(m.id);
+      } catch (err) {
+        throw new MigrationError(
+          `migration ${m.id} ("${m.name}") failed on ${opts.where} and was rolled back: ${(err as Error).message}`,
+          [],
+          { cause: err },
+        );
+      }
+    }
+    return { applied };
+  } finally {
+    // A connection whose ROLLBACK failed is in an unknown state: destroy it rather than pool it.
+    client.release(broken);
+  }
+}
