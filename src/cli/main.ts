@@ -11,6 +11,7 @@ import {
   reportError,
 } from './commands.js';
 import { connect } from './connect.js';
+import { cmdAccount, cmdBook, cmdBookings, cmdCancel, cmdCredit, cmdLedgerVerify } from './ledger.js';
 
 const USAGE = `computemd — one gateway to discover, plan, book and run compute across providers
 
@@ -22,12 +23,19 @@ Commands:
   discover              options for N reference GPU-hours (GET /discover)
   providers             the provider directory (GET /providers)
   catalog refresh       reload price catalogs (POST /catalog/refresh; operator)
+  book                  book compute (POST /book): --plan ID | --offer ID --hours H [--nodes N] | --file BODY.json
+  bookings              your bookings (GET /bookings)
+  cancel ID             cancel a booking (POST /bookings/:id/cancel)
+  account               your balance and holds (GET /accounts/me)
+  credit ID --amount X  credit a principal's account (operator)
+  ledger verify         check every ledger invariant (operator; exit 1 on a violation)
 
 Serve flags:   --port N  --host H  --data DIR  --config FILE  --seed N
 Client flags:  --url URL  --token T  --data DIR  --json
 Filter flags:  ${FILTER_FLAGS.map((f) => `--${f}`).join(' ')}
 Discover:      ${DISCOVER_FLAGS.map((f) => `--${f}`).join(' ')}
 Refresh:       --from URL|DIR  --cloud NAME (repeatable)
+Book:          --method M  --stream  --key IDEMPOTENCY_KEY (default: a fresh one)
 
 Environment: COMPUTEMD_URL, COMPUTEMD_TOKEN, COMPUTEMD_PORT, COMPUTEMD_HOST, COMPUTEMD_DATA, VAST_API_KEY
 Exit codes: 0 ok, 1 the gateway refused (its detail is printed), 2 bad usage, 3 gateway unreachable.`;
@@ -45,6 +53,15 @@ const OPTIONS = {
   seed: stringFlag,
   from: stringFlag,
   cloud: { type: 'string', multiple: true },
+  file: stringFlag,
+  plan: stringFlag,
+  offer: stringFlag,
+  nodes: stringFlag,
+  hours: stringFlag,
+  method: stringFlag,
+  stream: { type: 'boolean' },
+  key: stringFlag,
+  amount: stringFlag,
   ...Object.fromEntries([...FILTER_FLAGS, ...DISCOVER_FLAGS].map((f) => [f, stringFlag])),
 } as const;
 
@@ -110,6 +127,22 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
           json,
           io,
         );
+      case 'book':
+        return await cmdBook(connect(values), values, json, io);
+      case 'bookings':
+        return await cmdBookings(connect(values), json, io);
+      case 'cancel':
+        return await cmdCancel(connect(values), sub, json, io);
+      case 'account':
+        return await cmdAccount(connect(values), json, io);
+      case 'credit':
+        return await cmdCredit(connect(values), sub, values.amount, values.key, json, io);
+      case 'ledger':
+        if (sub !== 'verify') {
+          io.err('error: usage: computemd ledger verify');
+          return 2;
+        }
+        return await cmdLedgerVerify(connect(values), json, io);
       default:
         io.err(`error: unknown command "${cmd}". Run \`computemd --help\` for usage.`);
         return 2;

@@ -92,6 +92,26 @@ function logLevel(v: string | undefined): string | undefined {
   return v;
 }
 
+function databaseUrl(v: string | undefined): string | null {
+  if (v === undefined) return null;
+  if (!/^postgres(ql)?:\/\//.test(v))
+    throw new ConfigError(
+      'COMPUTEMD_DATABASE_URL',
+      'must be a postgres:// or postgresql:// URL (unset it for the embedded SQLite store)',
+    );
+  return v;
+}
+
+function databaseSchema(v: string | undefined): string | null {
+  if (v === undefined) return null;
+  if (!/^[a-z_][a-z0-9_]{0,39}$/.test(v))
+    throw new ConfigError(
+      'COMPUTEMD_DATABASE_SCHEMA',
+      'must be a lower-case SQL identifier of at most 40 characters (a-z, 0-9, _)',
+    );
+  return v;
+}
+
 /** Flags override env override file override defaults. */
 export function loadConfig(
   flags: ConfigFlags = {},
@@ -142,6 +162,14 @@ export function loadConfig(
     },
     capabilities: { classes: file.capabilities?.classes ?? {}, aliases: file.capabilities?.aliases ?? {} },
     refresh: { timeout_ms: file.refresh?.timeout_ms ?? DEFAULTS.refresh_timeout_ms },
+    database_url: databaseUrl(envStr(env, 'COMPUTEMD_DATABASE_URL')),
+    database_schema: databaseSchema(envStr(env, 'COMPUTEMD_DATABASE_SCHEMA')),
+    ledger: {
+      fee_bps: file.ledger?.fee_bps ?? DEFAULTS.fee_bps,
+      hold_window_s: file.ledger?.hold_window_s ?? DEFAULTS.hold_window_s,
+      settle_interval_ms: file.ledger?.settle_interval_ms ?? DEFAULTS.settle_interval_ms,
+      payment_methods: file.ledger?.payment_methods ?? null,
+    },
     config_file: path,
   };
 }

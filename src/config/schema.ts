@@ -83,6 +83,29 @@ export const ConfigFile = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    ledger: Type.Optional(
+      Type.Object(
+        {
+          fee_bps: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              maximum: 5000,
+              description: 'Operator fee, basis points of provider payouts',
+            }),
+          ),
+          hold_window_s: Type.Optional(
+            Type.Integer({ minimum: 1, description: 'How far ahead a streaming hold is funded' }),
+          ),
+          settle_interval_ms: Type.Optional(Type.Integer({ minimum: 100, description: 'Settlement tick' })),
+          payment_methods: Type.Optional(
+            Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()]), {
+              description: 'Payment method → rail (credits); null switches a method off',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -106,6 +129,16 @@ export interface GatewayConfig {
     aliases: Record<string, string>;
   };
   refresh: { timeout_ms: number };
+  /** PostgreSQL URL from COMPUTEMD_DATABASE_URL (env only: it may hold a password); null = SQLite. */
+  database_url: string | null;
+  /** PostgreSQL schema for the tables (COMPUTEMD_DATABASE_SCHEMA); null = the connection's default. */
+  database_schema: string | null;
+  ledger: {
+    fee_bps: number;
+    hold_window_s: number;
+    settle_interval_ms: number;
+    payment_methods: Record<string, string | null> | null;
+  };
   /** Which file the configuration came from, if any. */
   config_file: string | null;
 }
@@ -119,4 +152,8 @@ export const DEFAULTS = {
   seed: 42,
   log_level: 'warn',
   refresh_timeout_ms: 10_000,
+  /** 1% of what providers are paid goes to the operator's fee account. */
+  fee_bps: 100,
+  hold_window_s: 3600,
+  settle_interval_ms: 5000,
 } as const;

@@ -30,6 +30,7 @@ import { createIdSource, openStore, type Store } from '../storage/index.js';
 import { type Clock, iso, systemClock } from '../util/clock.js';
 import { packagePath } from '../util/paths.js';
 import { createDiscoveryApi } from './discovery.js';
+import { type LedgerWiring, wireLedger } from './ledger.js';
 import { createPlanningApi } from './planning.js';
 
 export interface Gateway {
@@ -42,6 +43,8 @@ export interface Gateway {
   operatorCreated: boolean;
   adminTokenPath: string;
   store: Store;
+  /** The ledger service and its wiring (settlement, token meter). */
+  ledger: LedgerWiring;
   close(): Promise<void>;
 }
 
@@ -94,18 +97,31 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   });
   await refresher.refreshAll();
   const { store: principals, created, tokenPath } = ensureOperator(config.data_dir, iso(clock.now()));
-  const store: Store = openStore({ dataDir: config.data_dir, clock });
+  const store: Store = openStore({
+    dataDir: config.data_dir,
+    clock,
+    ...(config.database_url ? { databaseUrl: config.database_url } : {}),
+    ...(config.database_schema ? { databaseSchema: config.database_schema } : {}),
+  });
   await store.migrate();
   const solver = createSolver();
-  const planning = createPlanningApi({
+  const ids = createIdSource(clock);
+  const planning = createPlanningApi({ market, capabilities, geo, solver, store, ids, clock });
+  const ledger = wireLedger({
     market,
     capabilities,
-    geo,
-    solver,
     store,
-    ids: createIdSource(clock),
+    ids,
     clock,
+    feeBps: config.ledger.fee_bps,
+    windowS: config.ledger.hold_window_s,
+    paymentMethods: config.ledger.payment_methods,
+    replan: async (request, principal) => {
+      const r = await planning.orchestrate(request, { id: principal });
+      return r.ok ? String(r.plan.plan_id) : null;
+    },
   });
+  await ledger.syncReservations();
 
   const discovery = createDiscoveryApi({
     market,
@@ -143,6 +159,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     providerTypes: new Map(set.providers.map((p) => [p.info.name, p.info.type])),
     logLevel: config.log_level,
     planning,
+    ledger: ledger.service,
     refreshCatalogs: catalogs
       ? async (req) => {
           const from = req.from ?? config.providers.catalog.refresh_url ?? SKYPILOT_CATALOG_BASE;
@@ -160,7 +177,13 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
         }
       : null,
   });
-  if (opts.background !== false) refresher.start();
+  let stopSettlement = () => {};
+  if (opts.background !== false) {
+    refresher.start();
+    stopSettlement = ledger.startSettlement(config.ledger.settle_interval_ms, (err) =>
+      app.log.error({ err }, 'settlement tick failed'),
+    );
+  }
   return {
     app,
     market,
@@ -170,8 +193,11 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     operatorCreated: created,
     adminTokenPath: tokenPath,
     store,
+    ledger,
     async close() {
       refresher.stop();
+      stopSettlement();
+      ledger.close();
       await app.close();
       await solver.close();
       await store.close();

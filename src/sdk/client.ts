@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import type { Static } from '@sinclair/typebox';
 import type { Problem } from '../protocol/problem.js';
+import type { AccountWire, BookingWireSchema, TransactionList } from '../protocol/schemas/booking.js';
 import type { Offer } from '../protocol/schemas/offer.js';
 import type {
   CapabilitiesResponse,
@@ -57,6 +60,18 @@ export function toSearch(q: Query | undefined): string {
  * The typed client every interface builds on (the CLI now; MCP and examples later), so there is one
  * client rather than three. Methods mirror the HTTP API one to one.
  */
+export type BookingWire = Static<typeof BookingWireSchema>;
+export type AccountResponse = Static<typeof AccountWire>;
+export type TransactionsResponse = Static<typeof TransactionList>;
+export interface CreditResponse {
+  account: string;
+  transaction_id: string;
+  amount_usd: number;
+  balance_usd: number;
+  rail: string;
+  replayed: boolean;
+}
+
 export class ComputeMdClient {
   readonly baseUrl: string;
   private readonly token: string | undefined;
@@ -117,6 +132,60 @@ export class ComputeMdClient {
     return this.request('POST', '/catalog/refresh', undefined, body);
   }
 
+  /**
+   * POST /book. An Idempotency-Key is sent always (a fresh UUID unless given), so a retry after a
+   * lost reply returns the same booking instead of booking twice.
+   */
+  book(body: Record<string, unknown>, opts: { idempotencyKey?: string } = {}): Promise<BookingWire> {
+    return this.request('POST', '/book', undefined, body, {
+      'idempotency-key': opts.idempotencyKey ?? randomUUID(),
+    });
+  }
+  bookings(q?: {
+    cursor?: string;
+    limit?: number;
+  }): Promise<{ bookings: BookingWire[]; next_cursor: string | null }> {
+    return this.get('/bookings', q);
+  }
+  booking(id: string): Promise<BookingWire> {
+    return this.get(`/bookings/${encodeURIComponent(id)}`);
+  }
+  cancelBooking(id: string, opts: { idempotencyKey?: string } = {}): Promise<BookingWire> {
+    return this.request(
+      'POST',
+      `/bookings/${encodeURIComponent(id)}/cancel`,
+      undefined,
+      {},
+      {
+        'idempotency-key': opts.idempotencyKey ?? randomUUID(),
+      },
+    );
+  }
+  account(): Promise<AccountResponse> {
+    return this.get('/accounts/me');
+  }
+  transactions(q?: { cursor?: string; limit?: number }): Promise<TransactionsResponse> {
+    return this.get('/accounts/me/transactions', q);
+  }
+  /** Operator only: credit a principal's account (the credits rail). */
+  credit(
+    id: string,
+    amountUsd: number,
+    opts: { idempotencyKey?: string; memo?: string } = {},
+  ): Promise<CreditResponse> {
+    return this.request(
+      'POST',
+      `/accounts/${encodeURIComponent(id)}/credit`,
+      undefined,
+      { amount_usd: amountUsd, ...(opts.memo ? { memo: opts.memo } : {}) },
+      { 'idempotency-key': opts.idempotencyKey ?? randomUUID() },
+    );
+  }
+  /** Operator only: check every ledger invariant. */
+  verifyLedger(): Promise<{ ok: boolean; violations: { code: string; detail: string; subject: string }[] }> {
+    return this.get('/ledger/verify');
+  }
+
   /** Price ticks as they happen (Server-Sent Events), until `signal` aborts. */
   async *priceStream(signal?: AbortSignal): AsyncGenerator<PriceTick> {
     const res = await this.fetchImpl(`${this.baseUrl}/prices/stream`, {
@@ -133,15 +202,24 @@ export class ComputeMdClient {
     return this.request('GET', path, q);
   }
 
-  async request<T>(method: string, path: string, q?: Query, body?: unknown): Promise<T> {
+  async request<T>(
+    method: string,
+    path: string,
+    q?: Query,
+    body?: unknown,
+    extra: Record<string, string> = {},
+  ): Promise<T> {
     const url = `${this.baseUrl}${path}${toSearch(q)}`;
-    const idempotent = method === 'GET' || method === 'HEAD';
+    // A POST with an Idempotency-Key is safe to retry: the gateway replays the first reply.
+    const idempotent = method === 'GET' || method === 'HEAD' || extra['idempotency-key'] !== undefined;
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {
         res = await this.fetchImpl(url, {
           method,
-          headers: this.headers(body === undefined ? {} : { 'content-type': 'application/json' }),
+          headers: this.headers(
+            body === undefined ? extra : { ...extra, 'content-type': 'application/json' },
+          ),
           body: body === undefined ? undefined : JSON.stringify(body),
         });
       } catch (err) {

@@ -6,6 +6,7 @@ import { registerEncodings } from './encoding/plugin.js';
 import { installMetrics } from './metrics.js';
 import { installProblemHandlers } from './problems.js';
 import { installResponseCache } from './response-cache.js';
+import { bookingRoutes } from './routes/bookings.js';
 import { capabilitiesRoutes } from './routes/capabilities.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { metaRoutes } from './routes/meta.js';
@@ -55,6 +56,8 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
         { name: 'discovery', description: 'Offers, options, providers, capability profiles' },
         { name: 'prices', description: 'Spot aggregates, history and the live stream' },
         { name: 'planning', description: 'Plans (quotes) across providers' },
+        { name: 'bookings', description: 'Bookings: capacity reserved, funds held, settled as work runs' },
+        { name: 'ledger', description: 'Accounts, transactions, credits and invariant checks' },
         { name: 'catalog', description: 'Published price catalogs' },
         { name: 'meta', description: 'Health and documentation' },
       ],
@@ -88,6 +91,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   pricesRoutes(app, deps);
   metaRoutes(app, deps);
   orchestrateRoutes(app, deps);
+  bookingRoutes(app, deps);
   await app.ready();
   return app;
 }

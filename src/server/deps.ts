@@ -1,5 +1,6 @@
 import type { CapabilityCatalog } from '../capabilities/types.js';
 import type { PrincipalStore } from '../identity/operator.js';
+import type { LedgerService } from '../ledger/service.js';
 import type { ProviderType } from '../protocol/glossary.js';
 import type { Offer } from '../protocol/schemas/offer.js';
 import type {
@@ -69,4 +70,6 @@ export interface GatewayDeps {
   logLevel: string;
   /** null until a store and solver are configured (tests of discovery alone). */
   planning: PlanningApi | null;
+  /** Bookings, accounts and the ledger; null in discovery-only tests. */
+  ledger?: LedgerService | null;
 }

@@ -1,0 +1,415 @@
+import { type Problem, problem } from '../protocol/problem.js';
+import type { IdSource } from '../storage/ids.js';
+import type { PlanRepository } from '../storage/store.js';
+import type { Clock } from '../util/clock.js';
+import { escrowAccount, requesterAccount } from './accounts.js';
+import { IDEMPOTENCY_TTL_MS, requestHash } from './idempotency.js';
+import { mulDiv } from './money.js';
+import {
+  isProblem,
+  type OfferSource,
+  type PricedLine,
+  type PriceProblem,
+  priceOfferLine,
+  pricePlanLine,
+  priceProviderLine,
+  savingsPercent,
+} from './pricing.js';
+import type { RailRegistry } from './rails.js';
+import { type BookingRequest, parseBookingRequest } from './request.js';
+import { ratePerHour } from './settlement.js';
+import type {
+  BookingRecord,
+  IdempotencyRecord,
+  LeaseRecord,
+  LedgerStore,
+  Micros,
+  Reservation,
+} from './store.js';
+import { bookingToWire } from './wire.js';
+
+/**
+ * POST /book as a service: parse, price, and create the booking in one store transaction that
+ * reserves capacity (all or none), holds funds and records the idempotency key. The HTTP layer only
+ * maps the outcome to a response.
+ */
+
+export interface BookingDeps {
+  store: LedgerStore;
+  plans: PlanRepository;
+  offers: OfferSource;
+  rails: RailRegistry;
+  ids: IdSource;
+  clock: Clock;
+  /** Seconds a streaming hold covers ahead (default 3600). */
+  windowS: number;
+  /** Re-plans a stored quote's request; gives the fresh plan's id (for a 409 when the quote sold out). */
+  replan?: (request: unknown, principal: string) => Promise<string | null>;
+}
+
+export type Outcome =
+  | { ok: true; status: number; body: unknown; replayed?: boolean }
+  | { ok: false; problem: Problem };
+
+const SCOPE = 'POST /book';
+const RETRIES = 3;
+
+const fail = (p: Problem): Outcome => ({ ok: false, problem: p });
+
+export function idempotencyMismatch(scope: string): Problem {
+  return problem(
+    'unprocessable',
+    `This Idempotency-Key was used before with a different request${scope ? ` (${scope})` : ''}. To fix: send the same body again, or use a new key.`,
+    { param: 'Idempotency-Key' },
+  );
+}
+
+export async function createBooking(
+  d: BookingDeps,
+  principal: string,
+  body: unknown,
+  key: string | null,
+): Promise<Outcome> {
+  const now = d.clock.now();
+  const hash = requestHash(body);
+  if (key) {
+    // Fast path; the create transaction re-checks atomically, so a race cannot double-book.
+    const prior = await d.store.getIdempotency(principal, key, now);
+    if (prior) return replayOf(prior, hash);
+  }
+  const parsed = parseBookingRequest(body);
+  if (!parsed.ok) {
+    const first = parsed.problems[0];
+    return fail(
+      problem(
+        'invalid-body',
+        parsed.problems.length === 1 && first
+          ? `${first.param}: ${first.detail}`
+          : `${parsed.problems.length} fields are invalid`,
+        {
+          param: first?.param,
+          invalid_params: parsed.problems.map((p) => ({ name: p.param, reason: p.detail })),
+        },
+      ),
+    );
+  }
+  const req = parsed.value;
+  const rail = d.rails.railFor(req.payment.method);
+  if (!rail)
+    return fail(
+      problem(
+        'unprocessable',
+        `Payment method "${req.payment.method}" is not accepted here. Accepted: ${d.rails.methods().join(', ')}.`,
+        {
+          param: '/payment/method',
+          accepted_methods: d.rails.methods(),
+        },
+      ),
+    );
+
+  const skip = new Set<string>();
+  for (let attempt = 0; ; attempt++) {
+    const priced = await priceRequest(d, req, skip, now);
+    if ('problem' in priced) {
+      if (priced.soldOutPlan && d.replan) {
+        const fresh = await d.replan(priced.soldOutPlan, principal).catch(() => null);
+        if (fresh) priced.problem.fresh_plan_id = fresh;
+      }
+      return fail(priced.problem);
+    }
+    const booking = buildBooking(d, principal, req, priced.lines, priced.summary, rail.name, now);
+    const response = bookingToWire(booking);
+    const idem: IdempotencyRecord | null = key
+      ? {
+          principal,
+          key,
+          scope: SCOPE,
+          request_hash: hash,
+          status: 201,
+          response,
+          created_at: now,
+          expires_at: now + IDEMPOTENCY_TTL_MS,
+        }
+      : null;
+    const r = await d.store.createBooking({
+      booking,
+      reservations: reservations(d, priced.lines),
+      hold:
+        booking.held > 0
+          ? {
+              id: d.ids.next('tx'),
+              kind: 'hold',
+              at: now,
+              booking_id: booking.id,
+              memo: `hold for ${booking.id}`,
+              postings: [
+                { account: requesterAccount(principal), amount: -booking.held },
+                { account: escrowAccount(principal), amount: booking.held },
+              ],
+            }
+          : null,
+      idempotency: idem,
+    });
+    switch (r.kind) {
+      case 'created':
+        return { ok: true, status: 201, body: bookingToWire(r.booking) };
+      case 'replay':
+        return r.status === 201 || r.status === 200
+          ? { ok: true, status: r.status, body: r.response, replayed: true }
+          : fail(r.response as Problem);
+      case 'idempotency_mismatch':
+        return fail(idempotencyMismatch(r.scope));
+      case 'insufficient_funds':
+        return fail(
+          problem(
+            'payment-required',
+            `The booking needs a hold of $${(r.needed / 1e6).toFixed(2)}; the account has $${(r.balance / 1e6).toFixed(2)} free${r.credit_limit ? ` and $${(r.credit_limit / 1e6).toFixed(2)} credit` : ''}. To fix: add credit (POST /accounts/:id/credit) or book less.`,
+            { param: '/allocations', needed_usd: r.needed / 1e6, balance_usd: r.balance / 1e6 },
+          ),
+        );
+      case 'sold_out': {
+        // Provider-named allocations move to the next cheapest offer; offer ids and plans do not.
+        const movable =
+          req.form === 'explicit' &&
+          priced.lines.some((l) => l.offer.id === r.offer_id && l.asked.provider !== null);
+        if (movable && attempt < RETRIES) {
+          skip.add(r.offer_id);
+          continue;
+        }
+        const p = problem(
+          'conflict',
+          `Offer ${r.offer_id} has ${r.available} node(s) free, ${r.requested} asked: another booking took them first. Nothing was booked. To fix: book again (GET /nodes shows what is free).`,
+          {
+            param: req.form === 'plan' ? '/plan_id' : '/allocations',
+            offer_id: r.offer_id,
+            available: r.available,
+            code: 'sold_out',
+          },
+        );
+        if (req.form === 'plan' && d.replan) {
+          const stored = await d.plans.get(req.plan_id);
+          const fresh = stored ? await d.replan(stored.request, principal).catch(() => null) : null;
+          if (fresh) p.fresh_plan_id = fresh;
+        }
+        return fail(p);
+      }
+      default: {
+        const never: never = r;
+        throw new Error(`unexpected createBooking result ${JSON.stringify(never)}`);
+      }
+    }
+  }
+}
+
+function replayOf(prior: IdempotencyRecord, hash: string): Outcome {
+  if (prior.scope !== SCOPE || prior.request_hash !== hash) return fail(idempotencyMismatch(prior.scope));
+  return prior.status < 300
+    ? { ok: true, status: prior.status, body: prior.response, replayed: true }
+    : fail(prior.response as Problem);
+}
+
+interface Priced {
+  lines: PricedLine[];
+  summary: Record<string, unknown>;
+}
+
+async function priceRequest(
+  d: BookingDeps,
+  req: BookingRequest,
+  skip: ReadonlySet<string>,
+  now: number,
+): Promise<Priced | { problem: Problem; soldOutPlan?: unknown }> {
+  const lines: PricedLine[] = [];
+  const toProblem = (p: PriceProblem): Problem =>
+    p.kind === 'not_found'
+      ? problem('not-found', p.detail, { param: p.param })
+      : p.kind === 'sold_out'
+        ? problem('conflict', `${p.detail} Nothing was booked.`, {
+            param: p.param,
+            offer_id: p.offer_id || undefined,
+            available: p.available,
+            code: 'sold_out',
+          })
+        : problem('unprocessable', p.detail, { param: p.param });
+  if (req.form === 'plan') {
+    const stored = await d.plans.get(req.plan_id);
+    if (!stored)
+      return {
+        problem: problem('not-found', `No plan ${req.plan_id}. Plans come from POST /orchestrate.`, {
+          param: '/plan_id',
+        }),
+      };
+    if (now >= stored.expires_at)
+      return {
+        problem: problem(
+          'conflict',
+          `Plan ${req.plan_id} expired at ${new Date(stored.expires_at).toISOString()}; its prices no longer hold. To fix: POST /orchestrate again and book the new plan_id.`,
+          { param: '/plan_id', code: 'plan_expired' },
+        ),
+      };
+    const plan = stored.plan as {
+      allocations?: unknown[];
+      savings_percent?: number;
+      baseline?: { cost_usd?: number } | null;
+    };
+    const allocs = (plan.allocations ?? []) as {
+      offer_id: string;
+      nodes: number;
+      hours: number;
+      price_per_node_hour_usd: number;
+    }[];
+    for (const [i, a] of allocs.entries()) {
+      const l = pricePlanLine(d.offers, a, i, req.payment);
+      if (isProblem(l))
+        return { problem: toProblem(l), soldOutPlan: l.kind === 'sold_out' ? stored.request : undefined };
+      lines.push(l);
+    }
+    const baselineUsd = plan.baseline?.cost_usd;
+    return {
+      lines,
+      summary: {
+        plan: null,
+        total_gpu_hours: r6(lines.reduce((s, l) => s + l.gpu_hours, 0)),
+        savings_percent: typeof plan.savings_percent === 'number' ? plan.savings_percent : 0,
+        baseline_cost: typeof baselineUsd === 'number' ? Math.round(baselineUsd * 1e6) : null,
+        simulated: lines.some((l) => l.offer.simulated),
+      },
+    };
+  }
+  for (const [i, a] of req.allocations.entries()) {
+    const l =
+      a.kind === 'offer'
+        ? priceOfferLine(d.offers, a, i, req.payment)
+        : priceProviderLine(d.offers, a, i, req.payment, skip);
+    if (isProblem(l)) return { problem: toProblem(l) };
+    lines.push(l);
+  }
+  // Several lines on one offer must fit together, not only one by one.
+  const want = new Map<string, number>();
+  for (const l of lines) want.set(l.offer.id, (want.get(l.offer.id) ?? 0) + l.nodes);
+  for (const [id, n] of want) {
+    const o = d.offers.get(id);
+    if (o && o.available < n)
+      return {
+        problem: problem(
+          'conflict',
+          `Offer ${id} has ${o.available} node(s) free; the allocations on it ask for ${n}. Nothing was booked.`,
+          {
+            param: '/allocations',
+            offer_id: id,
+            available: o.available,
+            code: 'sold_out',
+          },
+        ),
+      };
+  }
+  const s = savingsPercent(lines);
+  return {
+    lines,
+    summary: {
+      plan: req.plan,
+      total_gpu_hours: r6(lines.reduce((acc, l) => acc + l.gpu_hours, 0)),
+      savings_percent: s.percent,
+      baseline_cost: s.baseline,
+      simulated: lines.some((l) => l.offer.simulated),
+    },
+  };
+}
+
+const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
+
+function reservations(d: BookingDeps, lines: readonly PricedLine[]): Reservation[] {
+  const m = new Map<string, Reservation>();
+  for (const l of lines) {
+    const r = m.get(l.offer.id);
+    if (r) r.nodes += l.nodes;
+    else
+      m.set(l.offer.id, {
+        offer_id: l.offer.id,
+        nodes: l.nodes,
+        capacity: d.offers.supply(l.offer.id) ?? l.offer.available,
+      });
+  }
+  return [...m.values()].sort((a, b) => (a.offer_id < b.offer_id ? -1 : 1));
+}
+
+function epochSeconds(req: BookingRequest): number {
+  const p = req.payment;
+  if (p.model === 'per_epoch') return p.epoch === 'day' ? 86_400 : 3600;
+  return p.model === 'per_token' ? 60 : 1;
+}
+
+function buildBooking(
+  d: BookingDeps,
+  principal: string,
+  req: BookingRequest,
+  lines: readonly PricedLine[],
+  summary: Record<string, unknown>,
+  rail: string,
+  now: number,
+): BookingRecord {
+  const id = d.ids.next('bk');
+  const leases: LeaseRecord[] = lines.map((l, idx) => ({
+    id: d.ids.next('ls'),
+    booking_id: id,
+    idx,
+    offer_id: l.offer.id,
+    provider: l.offer.provider,
+    nodes: l.nodes,
+    hours: l.hours,
+    gpus_per_node: l.cpu_fallback ? 0 : l.offer.gpu_count,
+    price_per_node_hour: l.price_per_node_hour,
+    price_per_million_tokens: l.price_per_million_tokens,
+    cost: l.cost,
+    settled: 0,
+    state: 'pending',
+    // Usage counts from booking until the runtime (issue 6) reports real starts.
+    started_at: now,
+    ended_at: null,
+    detail: {
+      resource_type: l.cpu_fallback ? 'CPU' : l.offer.resource_type,
+      gpu_model: l.cpu_fallback ? null : l.offer.gpu_model,
+      gpu_type: l.asked.gpu_type,
+      asked_provider: l.asked.provider,
+      gpu_hours: l.gpu_hours,
+      cpu_fallback: l.cpu_fallback,
+      region: l.offer.region,
+      interruptible: l.offer.interruptible,
+    },
+  }));
+  const total = leases.reduce((s, l) => s + l.cost, 0);
+  const b: BookingRecord = {
+    id,
+    requester: principal,
+    status: 'pending',
+    version: 1,
+    created_at: now,
+    updated_at: now,
+    plan_id: req.form === 'plan' ? req.plan_id : null,
+    payment: {
+      method: req.payment.method,
+      model: req.payment.model,
+      stream: req.payment.stream,
+      epoch_s: epochSeconds(req),
+      rail,
+    },
+    total_cost: total,
+    settled: 0,
+    held: 0,
+    summary,
+    leases,
+  };
+  b.held = holdFor(b, d.windowS);
+  return b;
+}
+
+/**
+ * Without streaming the whole cost is held at booking. Streaming holds the first window (the
+ * rate × window, at least one epoch, at most the total) and tops it up as the work runs.
+ */
+export function holdFor(b: BookingRecord, windowS: number): Micros {
+  if (!b.payment.stream) return b.total_cost;
+  const rate = ratePerHour(b);
+  const window = mulDiv(rate, Math.max(windowS, b.payment.epoch_s), 3600);
+  return Math.min(b.total_cost, window);
+}
