@@ -305,3 +305,60 @@ describe('computemd: exit codes', () => {
     }
   });
 });
+
+describe('computemd credit / book / bookings / cancel / account / ledger verify', () => {
+  interface BookingOut {
+    booking_id: string;
+    status: string;
+    total_cost: number;
+    allocations: { offer_id: string; nodes: number; hours: number }[];
+  }
+  const op = () => ['--url', gw.url, '--data', DATA, '--json'];
+
+  it('credits, books an offer, lists, cancels, and the ledger verifies', async () => {
+    const credited = json<{ balance_usd: number; replayed: boolean }>(
+      await cli(['credit', 'pr_operator', '--amount', '250', '--key', 'cli-credit-1', ...op()]),
+    );
+    assert.equal(credited.replayed, false);
+    const again = json<{ balance_usd: number; replayed: boolean }>(
+      await cli(['credit', 'pr_operator', '--amount', '250', '--key', 'cli-credit-1', ...op()]),
+    );
+    assert.equal(again.replayed, true);
+    assert.equal(again.balance_usd, credited.balance_usd);
+
+    const nodes = json<{ offers: { id: string }[] }>(
+      await cli(['nodes', '--resource-type', 'GPU_B', '--sort', 'price_asc', '--limit', '1', ...op()]),
+    );
+    const offer = nodes.offers[0]?.id as string;
+    const b = json<BookingOut>(await cli(['book', '--offer', offer, '--hours', '1', ...op()]));
+    assert.match(b.booking_id, /^bk_/);
+    assert.deepEqual(
+      b.allocations.map((a) => [a.offer_id, a.nodes, a.hours]),
+      [[offer, 1, 1]],
+    );
+    const list = json<{ bookings: BookingOut[] }>(await cli(['bookings', ...op()]));
+    assert.ok(list.bookings.some((x) => x.booking_id === b.booking_id));
+    const human = await cli(['account', '--url', gw.url, '--data', DATA]);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /^req:pr_operator: balance \$\d+\.\d\d, held \$\d+\.\d\d/);
+    const cancelled = json<BookingOut>(await cli(['cancel', b.booking_id, ...op()]));
+    assert.equal(cancelled.status, 'cancelled');
+    const verify = await cli(['ledger', 'verify', '--url', gw.url, '--data', DATA]);
+    assert.equal(verify.code, 0, verify.stderr);
+    assert.match(verify.stdout, /ledger ok/);
+  });
+
+  it('usage errors exit 2 naming the flag; a refused booking exits 1 with the detail', async () => {
+    const noTarget = await cli(['book', ...op()]);
+    assert.equal(noTarget.code, 2);
+    assert.match(noTarget.stderr, /--plan|--offer/);
+    const badHours = await cli(['book', '--offer', 'x', '--hours', 'soon', ...op()]);
+    assert.equal(badHours.code, 2);
+    assert.match(badHours.stderr, /--hours/);
+    const unknown = await cli(['book', '--offer', 'of_missing', '--hours', '1', ...op()]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /No offer of_missing/);
+    const noSub = await cli(['ledger', ...op()]);
+    assert.equal(noSub.code, 2);
+  });
+});
