@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Offer } from '../src/protocol/schemas/offer.js';
@@ -8,9 +9,24 @@ import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 /** Bookings over time: streaming settlement, overdraw, a quote that sold out, a switched-off method. */
 let t: TestGateway;
 let token: string;
+const ALICE = 'cmd_test_alice_token';
 before(async () => {
   // Streaming holds cover 10 minutes here, so a small balance runs out within the test.
   t = await startTestGateway((c) => {
+    // A requester principal besides the operator (the first start adds the operator to the file).
+    const hash = createHash('sha256').update(ALICE).digest('hex');
+    writeFileSync(
+      join(c.data_dir, 'principals.json'),
+      JSON.stringify([
+        {
+          id: 'pr_alice',
+          role: 'requester',
+          name: 'alice',
+          token_sha256: hash,
+          created_at: '2026-11-25T00:00:00Z',
+        },
+      ]),
+    );
     c.ledger.hold_window_s = 600;
     c.ledger.payment_methods = { credits: 'credits', STABLE_COIN: 'credits', fiat: null };
   });
@@ -147,6 +163,50 @@ describe('quotes and methods', () => {
       Math.abs(c.settled_usd - o.price_per_hour) < 2e-6,
       `${c.settled_usd} vs one hour ${o.price_per_hour}`,
     );
+    await verifyOk();
+  });
+});
+
+describe('who may do what', () => {
+  const asAlice = (
+    method: 'GET' | 'POST',
+    url: string,
+    payload?: unknown,
+    headers: Record<string, string> = {},
+  ) =>
+    t.gw.app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${ALICE}`, ...headers },
+      ...(payload !== undefined ? { payload: payload as object } : {}),
+    });
+
+  test("a requester cannot credit, verify, or see another principal's booking; it books from its own account", async () => {
+    const denied = await asAlice(
+      'POST',
+      '/accounts/pr_alice/credit',
+      { amount_usd: 100 },
+      { 'idempotency-key': 'alice-1' },
+    );
+    assert.equal(denied.statusCode, 403, denied.body);
+    assert.equal((await asAlice('GET', '/ledger/verify')).statusCode, 403);
+    const me = (await asAlice('GET', '/accounts/me')).json() as Json;
+    assert.deepEqual([me.id, me.balance_usd, me.held_usd], ['req:pr_alice', 0, 0]);
+    const o = await cheapest('resource_type=GPU_B&min_available=1');
+    const broke = await asAlice('POST', '/book', { allocations: [{ offer_id: o.id, nodes: 1, hours: 1 }] });
+    assert.equal(broke.statusCode, 402, broke.body);
+    await credit('pr_alice', 10);
+    const ok = await asAlice('POST', '/book', { allocations: [{ offer_id: o.id, nodes: 1, hours: 1 }] });
+    assert.equal(ok.statusCode, 201, ok.body);
+    const id = (ok.json() as Json).booking_id as string;
+    assert.equal((ok.json() as Json).requester, 'pr_alice');
+    // The operator sees every booking; another requester's list does not include it.
+    assert.equal((await call('GET', `/bookings/${id}`)).statusCode, 200);
+    const mine = (await call('GET', '/bookings?limit=100')).json() as Json;
+    assert.ok(!(mine.bookings as Json[]).some((b) => b.booking_id === id));
+    const opBooking = (mine.bookings as Json[])[0]?.booking_id as string;
+    assert.equal((await asAlice('GET', `/bookings/${opBooking}`)).statusCode, 404);
+    assert.equal((await asAlice('POST', `/bookings/${opBooking}/cancel`)).statusCode, 404);
     await verifyOk();
   });
 });
