@@ -87,7 +87,7 @@ function environment(): PgTestEnv {
 
 /** Why PostgreSQL cannot be used, or null when it can. */
 async function unreachable(url: string): Promise<string | null> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 15_000 }); // generous: a busy test process can starve the handshake
   try {
     await c.connect();
     await c.query('SELECT 1');
