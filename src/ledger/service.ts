@@ -53,7 +53,8 @@ export function createLedgerService(d: LedgerDeps): LedgerService {
     b0: BookingRecord,
     reason: 'tick' | 'cancel',
     idem?: IdempotencyRecord | null,
-  ): Promise<BookingRecord | null> {
+    deferOverdraw = false,
+  ): Promise<BookingRecord | null | 'deferred'> {
     let b: BookingRecord | null = b0;
     for (let i = 0; i < 5 && b; i++) {
       const u = settleBooking(b, {
@@ -66,6 +67,8 @@ export function createLedgerService(d: LedgerDeps): LedgerService {
         reason,
       });
       if (!u) return b;
+      // Another booking settled later in the same pass may return money to this requester.
+      if (deferOverdraw && u.status === 'overdrawn') return 'deferred';
       if (idem) u.idempotency = idem;
       const r = await store.applyBookingUpdate(u);
       if (r.kind === 'updated') return r.booking;
@@ -150,7 +153,7 @@ export function createLedgerService(d: LedgerDeps): LedgerService {
           ),
         );
       const after = await settleOne(booking, 'cancel');
-      if (!after) return notFound(id);
+      if (!after || after === 'deferred') return notFound(id);
       const body = bookingToWire(after);
       if (key)
         await store.putIdempotency({
@@ -310,15 +313,25 @@ export function createLedgerService(d: LedgerDeps): LedgerService {
     async settleDue() {
       let changed = 0;
       let after: string | undefined;
+      // A booking about to be overdrawn waits until the rest of the pass has settled: a booking
+      // that ends later in the pass may release its requester's unused hold and fund this one.
+      const deferred: BookingRecord[] = [];
       for (;;) {
         const page = await store.listOpenBookings(200, after);
         if (page.length === 0) break;
         for (const b of page) {
-          const out = await settleOne(b, 'tick');
-          if (out && out.version !== b.version) changed++;
+          const out = await settleOne(b, 'tick', null, true);
+          if (out === 'deferred') deferred.push(b);
+          else if (out && out.version !== b.version) changed++;
         }
         after = page.at(-1)?.id;
         if (page.length < 200) break;
+      }
+      for (const b0 of deferred) {
+        const b = await store.getBooking(b0.id);
+        if (!b || !isOpenBooking(b.status)) continue;
+        const out = await settleOne(b, 'tick');
+        if (out && out !== 'deferred' && out.version !== b.version) changed++;
       }
       return changed;
     },
