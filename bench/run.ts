@@ -6,8 +6,11 @@
  *   (b) cold start: `computemd serve` (built) to /health 200, against a bare `node -e ''`;
  *   (c) HTTP: the gateway against a bare Fastify route returning the same bytes (autocannon);
  *   (d) planner: `node dist/bench/planner.js` in a child (its own solver worker): the solver alone
- *       on 1k/10k/100k candidate offers, then whole plans, with the MILP/greedy cost ratio.
+ *       on 1k/10k/100k candidate offers, then whole plans, with the MILP/greedy cost ratio;
+ *   (e) bookings (issue 4): `POST /book` per second over HTTP, 32 clients, on SQLite and PostgreSQL,
+ *       against the raw store's rate for the same statements (bench/booking.ts).
  *
+ * Flags pick sections (`--market --cold --http --planner --booking`, any mix); none runs them all.
  * Prints one JSON summary, then a markdown table of every figure against its bar, and writes the
  * JSON to the OS temp dir (path printed). BENCH_QUICK=1: a smoke run (100k only, 2 s loads).
  * A benchmark is not a test: the exit code is 0 whatever the bars say, unless a bench crashed.
@@ -17,6 +20,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runBookingBench } from './booking.js';
 import { runColdStartBench } from './coldstart.js';
 import { runHttpBench } from './http.js';
 import { QUERY_SHAPES, WORST_SHAPES } from './market.js';
@@ -26,6 +30,14 @@ const SIZES = QUICK ? [100_000] : [100_000, 1_000_000];
 const HTTP_SECONDS = QUICK ? 2 : 8;
 const HTTP_CONNECTIONS = 16;
 const COLD_RUNS = QUICK ? 3 : 5;
+const BOOKING_SECONDS = QUICK ? 2 : 5;
+const SECTIONS = ['market', 'cold', 'http', 'planner', 'booking'] as const;
+type Section = (typeof SECTIONS)[number];
+const FLAGS = process.argv.slice(2).filter((a) => a.startsWith('--'));
+for (const f of FLAGS)
+  if (!SECTIONS.includes(f.slice(2) as Section))
+    throw new Error(`unknown flag ${f}; sections: ${SECTIONS.map((x) => `--${x}`).join(' ')}`);
+const want = (s: Section) => FLAGS.length === 0 || FLAGS.includes(`--${s}`);
 
 const BARS = {
   market_p99_ms: 5,
@@ -33,6 +45,7 @@ const BARS = {
   rss_mb_1m: 400,
   http_ratio_min: 0.6,
   cold_start_ms: 2000,
+  booking_per_s: { sqlite: 2000, postgres: 1000 },
 };
 
 interface QueryTiming {
@@ -131,13 +144,76 @@ type Row = [figure: string, value: string, bar: string, baseline: string, result
 const pass = (ok: boolean) => (ok ? 'PASS' : '**FAIL**');
 const ms = (x: number) => `${x.toFixed(3)} ms`;
 
-function table(
-  market: MarketResult,
-  cold: Awaited<ReturnType<typeof runColdStartBench>>,
-  http: Awaited<ReturnType<typeof runHttpBench>>,
-  planner: PlannerResult,
-): string {
+interface Results {
+  market?: MarketResult;
+  cold?: Awaited<ReturnType<typeof runColdStartBench>>;
+  http?: Awaited<ReturnType<typeof runHttpBench>>;
+  planner?: PlannerResult;
+  booking?: Awaited<ReturnType<typeof runBookingBench>>;
+}
+
+function bookingRows(b: NonNullable<Results['booking']>): Row[] {
   const rows: Row[] = [];
+  const n = (x: number) => Math.round(x).toLocaleString('en-US');
+  const bad = (r: Record<string, number>) =>
+    Object.entries(r)
+      .map(([k, v]) => `${v}× ${k}`)
+      .join(', ') || 'none';
+  for (const r of b.backends) {
+    const name = r.backend === 'sqlite' ? 'SQLite' : 'PostgreSQL';
+    const bar = BARS.booking_per_s[r.backend];
+    if (!r.measured) {
+      rows.push([
+        `Bookings/s over HTTP, ${name}`,
+        'not measured',
+        `≥ ${n(bar)}/s`,
+        r.reason,
+        '**NOT MEASURED**',
+      ]);
+      continue;
+    }
+    const v = (x: { ok: boolean; violations: number; codes: string[] }) =>
+      x.ok ? 'ok' : `**${x.violations} violations** (${x.codes.join(', ')})`;
+    rows.push([
+      `Bookings/s over HTTP, ${name}, ${b.connections} clients (\`POST /book\`, 1 node × ${b.hours_per_booking} h)`,
+      `${n(r.http.bookings_per_s)}/s (p50 ${r.http.p50_ms} ms, p99 ${r.http.p99_ms} ms; non-201: ${bad(r.http.failed)})`,
+      `≥ ${n(bar)}/s`,
+      `raw store ${n(r.raw.bookings_per_s)}/s (p50 ${r.raw.p50_ms} ms) → ${(r.ratio_http_vs_raw * 100).toFixed(1)}%`,
+      r.verify_http.ok ? pass(r.http.bookings_per_s >= bar) : '**FAIL** (ledger broken)',
+    ]);
+    rows.push([
+      `Ledger verify after the loads, ${name}`,
+      `HTTP: ${v(r.verify_http)}; raw: ${v(r.verify_raw)}`,
+      'no violations',
+      `${n(r.http.created)} + ${n(r.raw.created)} bookings measured; failed raw: ${bad(r.raw.failed)}`,
+      pass(r.verify_http.ok && r.verify_raw.ok),
+    ]);
+  }
+  return rows;
+}
+
+function table(res: Results): string {
+  const { market, cold, http, planner } = res;
+  const rows: Row[] = [];
+  if (planner) plannerRows(planner, rows);
+  if (market) marketRows(market, rows);
+  if (http) httpRows(http, rows);
+  if (cold)
+    rows.push([
+      'Cold start `computemd serve` → `/health` 200 (median)',
+      `${cold.serve_to_health_ms_median} ms (max ${cold.serve_to_health_ms_max})`,
+      `≤ ${BARS.cold_start_ms} ms`,
+      `bare \`node -e ''\` ${cold.bare_node_start_ms_median} ms → ${cold.ratio_vs_bare_node}×`,
+      pass(cold.serve_to_health_ms_median <= BARS.cold_start_ms),
+    ]);
+  if (res.booking) rows.push(...bookingRows(res.booking));
+  const head: Row = ['Figure', 'Value', 'Bar', 'Baseline (same run)', 'Result'];
+  return [head, ['---', '---', '---', '---', '---'] as Row, ...rows]
+    .map((r) => `| ${r.join(' | ')} |`)
+    .join('\n');
+}
+
+function plannerRows(planner: PlannerResult, rows: Row[]): void {
   const k = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
   const planBar = (n: number) => (n === 10_000 ? 100 : n === 100_000 ? 1000 : null);
   for (const sz of planner.sizes) {
@@ -160,6 +236,9 @@ function table(
       bar === null ? 'info' : pass(sz.plan_ms.p95 <= bar),
     ]);
   }
+}
+
+function marketRows(market: MarketResult, rows: Row[]): void {
   const base = market.baseline_naive_100k;
   for (const size of market.sizes) {
     const label = size.offers >= 1_000_000 ? `${size.offers / 1_000_000}M` : `${size.offers / 1000}k`;
@@ -213,6 +292,9 @@ function table(
       ]);
     rows.push([`${label} index build`, `${size.build_ms} ms`, 'none', '', 'info']);
   }
+}
+
+function httpRows(http: NonNullable<Results['http']>, rows: Row[]): void {
   const rps = (x: number) => `${Math.round(x)} req/s`;
   rows.push([
     'HTTP `GET /nodes?…&limit=50` JSON',
@@ -243,17 +325,6 @@ function table(
     `bare route, same bytes ${rps(http.by_id.bare_route.rps)} → ${(http.by_id.ratio_vs_bare * 100).toFixed(1)}%`,
     pass(http.by_id.ratio_vs_bare >= BARS.http_ratio_min),
   ]);
-  rows.push([
-    'Cold start `computemd serve` → `/health` 200 (median)',
-    `${cold.serve_to_health_ms_median} ms (max ${cold.serve_to_health_ms_max})`,
-    `≤ ${BARS.cold_start_ms} ms`,
-    `bare \`node -e ''\` ${cold.bare_node_start_ms_median} ms → ${cold.ratio_vs_bare_node}×`,
-    pass(cold.serve_to_health_ms_median <= BARS.cold_start_ms),
-  ]);
-  const head: Row = ['Figure', 'Value', 'Bar', 'Baseline (same run)', 'Result'];
-  return [head, ['---', '---', '---', '---', '---'] as Row, ...rows]
-    .map((r) => `| ${r.join(' | ')} |`)
-    .join('\n');
 }
 
 async function main(): Promise<void> {
@@ -261,14 +332,27 @@ async function main(): Promise<void> {
   const started = new Date().toISOString();
   const log = (s: string) =>
     process.stderr.write(`[bench] ${s} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
-  log(`market ${SIZES.join(', ')} offers in a child with --expose-gc`);
-  const market = await runMarketChild(SIZES);
-  log('cold start');
-  const cold = await runColdStartBench(COLD_RUNS);
-  log(`http ${HTTP_SECONDS} s loads, ${HTTP_CONNECTIONS} connections`);
-  const http = await runHttpBench(HTTP_SECONDS, HTTP_CONNECTIONS);
-  log('planner (solver, then whole plans)');
-  const planner = await runPlannerChild(QUICK ? [1000, 10_000] : [1000, 10_000, 100_000], [1000, 10_000]);
+  const res: Results = {};
+  if (want('market')) {
+    log(`market ${SIZES.join(', ')} offers in a child with --expose-gc`);
+    res.market = await runMarketChild(SIZES);
+  }
+  if (want('cold')) {
+    log('cold start');
+    res.cold = await runColdStartBench(COLD_RUNS);
+  }
+  if (want('http')) {
+    log(`http ${HTTP_SECONDS} s loads, ${HTTP_CONNECTIONS} connections`);
+    res.http = await runHttpBench(HTTP_SECONDS, HTTP_CONNECTIONS);
+  }
+  if (want('planner')) {
+    log('planner (solver, then whole plans)');
+    res.planner = await runPlannerChild(QUICK ? [1000, 10_000] : [1000, 10_000, 100_000], [1000, 10_000]);
+  }
+  if (want('booking')) {
+    log(`bookings: ${BOOKING_SECONDS} s loads, 32 clients, SQLite then PostgreSQL`);
+    res.booking = await runBookingBench(BOOKING_SECONDS, 32);
+  }
   log('done');
   const summary = {
     bench: 'computemd',
@@ -276,13 +360,15 @@ async function main(): Promise<void> {
     machine: machine(),
     started_utc: started,
     wall_s: Math.round((performance.now() - t0) / 1000),
+    sections: SECTIONS.filter(want),
     bars: BARS,
-    market,
-    cold_start: cold,
-    http,
-    planner,
+    market: res.market,
+    cold_start: res.cold,
+    http: res.http,
+    planner: res.planner,
+    booking: res.booking,
   };
-  const md = table(market, cold, http, planner);
+  const md = table(res);
   console.log(JSON.stringify(summary, null, 2));
   console.log();
   console.log(md);

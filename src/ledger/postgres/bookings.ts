@@ -59,18 +59,25 @@ export async function createBooking(
       }
       const reservations = [...nb.reservations].sort((x, y) => byCodeUnit(x.offer_id, y.offer_id));
       for (const r of reservations) {
-        await c.query(
-          'INSERT INTO offer_capacity (offer_id, capacity, reserved) VALUES ($1, $2, 0) ON CONFLICT (offer_id) DO NOTHING',
-          [r.offer_id, r.capacity],
-        );
         // One conditional UPDATE: under READ COMMITTED a concurrent booking's UPDATE waits for our
         // row lock and then re-evaluates the WHERE against the committed row, so two bookings can
         // never both take the last nodes. The provider's current figure replaces the stored one.
-        const took = await c.query(
-          `UPDATE offer_capacity SET capacity = $1::bigint, reserved = reserved + $2::bigint
-            WHERE offer_id = $3 AND $1::bigint - reserved >= $2::bigint`,
-          [r.capacity, r.nodes, r.offer_id],
-        );
+        const take = () =>
+          c.query(
+            `UPDATE offer_capacity SET capacity = $1::bigint, reserved = reserved + $2::bigint
+              WHERE offer_id = $3 AND $1::bigint - reserved >= $2::bigint`,
+            [r.capacity, r.nodes, r.offer_id],
+          );
+        let took = await take();
+        // Nothing taken: the offer may have no row yet (its first booking, or another booking's
+        // insert committed since). Make sure it has one, then try again; still nothing is sold out.
+        if (took.rowCount === 0) {
+          await c.query(
+            'INSERT INTO offer_capacity (offer_id, capacity, reserved) VALUES ($1, $2, 0) ON CONFLICT (offer_id) DO NOTHING',
+            [r.offer_id, r.capacity],
+          );
+          took = await take();
+        }
         if (took.rowCount === 0) {
           const { rows } = await c.query<{ reserved: number }>(
             'SELECT reserved FROM offer_capacity WHERE offer_id = $1',
@@ -90,10 +97,6 @@ export async function createBooking(
       } catch (err) {
         throw duplicate(err, b.id) ?? err;
       }
-      if (nb.hold && net) {
-        const short = await applyTransaction(c, nb.hold, net);
-        if (short) return new Rollback(short);
-      }
       if (nb.idempotency) await insertIdempotency(c, nb.idempotency, false);
       if (reservations.length > 0)
         await publishCapacity(
@@ -103,6 +106,12 @@ export async function createBooking(
         );
       // Re-read inside the transaction: the caller gets exactly what was committed.
       const booking = await readBooking(c, b.id);
+      // The hold last: the requester's and escrow rows are every booking's hottest locks, held from
+      // here to COMMIT, so as few round trips as possible come after them.
+      if (nb.hold && net) {
+        const short = await applyTransaction(c, nb.hold, net);
+        if (short) return new Rollback(short);
+      }
       return { kind: 'created', booking: booking! };
     },
     RETRY_ON,

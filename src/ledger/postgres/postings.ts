@@ -64,17 +64,27 @@ export async function applyTransaction(
     (cause) => new DuplicateError('transaction', tx.id, { cause }),
   );
   for (const account of [...net.keys()].sort(byCodeUnit)) {
-    await ensureAccount(c, account);
     const amount = net.get(account) as number;
-    if (amount === 0) continue;
+    if (amount === 0) {
+      await ensureAccount(c, account);
+      continue;
+    }
     // RETURNING makes the pool parse the new balance: one past the safe integer range is a
     // RangeError there (driver.ts), which rolls the transaction back.
-    const moved = await c.query(
-      `UPDATE accounts SET balance = balance + $1::bigint
-        WHERE id = $2 AND (kind = 'external' OR balance + $1::bigint >= -credit_limit)
-        RETURNING balance`,
-      [amount, account],
-    );
+    const move = () =>
+      c.query(
+        `UPDATE accounts SET balance = balance + $1::bigint
+          WHERE id = $2 AND (kind = 'external' OR balance + $1::bigint >= -credit_limit)
+          RETURNING balance`,
+        [amount, account],
+      );
+    let moved = await move();
+    // No row: the account may not exist yet. Create it and try once more (two round trips saved
+    // per account on the usual path, where it exists).
+    if (moved.rowCount === 0) {
+      await ensureAccount(c, account);
+      moved = await move();
+    }
     if (moved.rowCount === 0) {
       const { rows } = await c.query<{ balance: number; credit_limit: number }>(
         'SELECT balance, credit_limit FROM accounts WHERE id = $1',

@@ -7,7 +7,14 @@ import {
   escrowMove,
   safeInt,
 } from '../checks.js';
-import type { Account, AccountEntry, DepositResult, LedgerStore } from '../store.js';
+import type {
+  Account,
+  AccountEntry,
+  CreateBookingResult,
+  DepositResult,
+  LedgerStore,
+  NewBooking,
+} from '../store.js';
 import { applyBookingUpdate, createBooking } from './bookings.js';
 import { BOOKING_COLUMNS, readBooking, readBookings } from './rows.js';
 import { atomically, liveIdempotency, postTransaction, statementCache, upsertIdempotency } from './sql.js';
@@ -16,7 +23,8 @@ import { verifyLedger } from './verify.js';
 /**
  * The ledger on one SQLite connection (ledger/store.ts). Methods are async to fit the contract but
  * run synchronously, and every write is one BEGIN IMMEDIATE transaction, so concurrent calls in
- * this process are serialised and other processes wait on the busy timeout.
+ * this process are serialised and other processes wait on the busy timeout. (createBooking runs on
+ * the next turn of the event loop, batched with the others asked for meanwhile: see `flush`.)
  */
 export function createSqliteLedger(db: SqliteDb): LedgerStore {
   const q = statementCache(db);
@@ -33,6 +41,47 @@ export function createSqliteLedger(db: SqliteDb): LedgerStore {
         process.emitWarning(`a capacity listener threw: ${(err as Error)?.message ?? String(err)}`);
       }
     }
+  };
+
+  // Group commit: the bookings asked for in one turn of the event loop share one transaction, each
+  // in its own savepoint (better-sqlite3 nests transactions as savepoints), so a sold-out or failed
+  // one undoes only itself. Nothing resolves before the COMMIT; a failed COMMIT fails them all.
+  // Most of a lone booking's cost is the COMMIT writing every touched page to the WAL; a batch
+  // writes the pages it shares (accounts, indexes) once.
+  type Waiter = { nb: NewBooking; resolve: (r: CreateBookingResult) => void; reject: (e: unknown) => void };
+  let queue: Waiter[] = [];
+  const flush = () => {
+    const batch = queue;
+    queue = [];
+    const outs: (
+      | { ok: true; result: CreateBookingResult; offers: string[] }
+      | { ok: false; err: unknown }
+    )[] = [];
+    try {
+      atomically(db, () => {
+        for (const w of batch) {
+          try {
+            outs.push({ ok: true, ...createBooking(db, q, w.nb) });
+          } catch (err) {
+            // An error that ended the whole transaction (I/O, busy) must not let the rest autocommit.
+            if (!db.inTransaction) throw err;
+            outs.push({ ok: false, err });
+          }
+        }
+      });
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+      return;
+    }
+    const offers: string[] = [];
+    batch.forEach((w, i) => {
+      const o = outs[i] as (typeof outs)[number];
+      if (o.ok) {
+        offers.push(...o.offers);
+        w.resolve(o.result);
+      } else w.reject(o.err);
+    });
+    notify(offers);
   };
 
   const balanceOf = (id: string): number =>
@@ -108,10 +157,10 @@ export function createSqliteLedger(db: SqliteDb): LedgerStore {
       return result;
     },
 
-    async createBooking(nb) {
-      const { result, offers } = createBooking(db, q, nb);
-      notify(offers);
-      return result;
+    createBooking(nb) {
+      return new Promise((resolve, reject) => {
+        if (queue.push({ nb, resolve, reject }) === 1) setImmediate(flush);
+      });
     },
 
     async getBooking(id) {
