@@ -3,7 +3,7 @@
  * as the planner runs them — pre-aggregation (src/planner/milp/dominance.ts), model build, HiGHS in
  * its worker — and compared with the greedy baseline on the whole, unreduced market.
  *
- *   node dist/bench/planner.js [--solver|--plan] [sizes…]      (default 1000 10000 100000)
+ *   node dist/bench/planner.js [--solver|--plan] [--plans=N] [sizes…]   (default 1000 10000 100000)
  *
  * The output keeps the solver-only figures (`sizes`, `solver`) and adds `plan`: whole
  * `createPlanner(...).plan(req, offers)` calls (runPlanBench, below), p50/p95 per size.
@@ -14,11 +14,13 @@
  * effective_price as the risk model would. Requests vary work (200–50,000 reference-hours),
  * horizon (12–168 h), redundancy (1–3), an optional budget and an optional max_nodes. The solver
  * is warmed (one worker, a few solves) before timing; generation is not timed. Bars: 10k ≤ 100 ms
- * p95, 100k ≤ 1 s p95; the MILP must never cost more than greedy.
+ * p95, 100k ≤ 1 s p95; the MILP must never cost more than greedy. Markets without max_nodes are
+ * also solved by the fill (what the planner uses there), compared with greedy and with HiGHS.
  */
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { preAggregate } from '../src/planner/milp/dominance.js';
+import { fillSolve, prepareFill } from '../src/planner/milp/fill.js';
 import { greedy } from '../src/planner/milp/greedy.js';
 import { createSolver } from '../src/planner/milp/solver.js';
 import type { Candidate, MilpInput } from '../src/planner/types.js';
@@ -97,6 +99,19 @@ export interface PlannerSizeResult {
   cost_ratio: { mean: number; min: number; max: number; compared: number };
   greedy_only_infeasible: number;
   milp_worse: number;
+  /**
+   * The fill (milp/fill.ts, what the planner uses without max_nodes) on the same markets, from the
+   * whole market: time (index + solve), proven optimal or not, and against greedy and HiGHS.
+   */
+  fill: {
+    ms: { p50: number; p95: number };
+    markets: number;
+    unproven: number;
+    worse_than_greedy: number;
+    /** Largest (fill − HiGHS) / HiGHS where HiGHS was optimal on an exact reduction. */
+    max_excess_vs_highs: number;
+    status_mismatch: number;
+  };
   bar_p95_ms: number | null;
   pass: boolean | null;
 }
@@ -120,6 +135,7 @@ export async function runPlannerBench(opts: { sizes: number[]; markets?: number 
       let inexact = 0;
       let greedyOnly = 0;
       let worse = 0;
+      const fill = { ms: [] as number[], markets: 0, unproven: 0, worse: 0, excess: 0, mismatch: 0 };
       for (let m = 0; m < markets; m++) {
         const input = syntheticMarket(size, size * 1000 + m);
         const t0 = performance.now();
@@ -140,6 +156,19 @@ export async function runPlannerBench(opts: { sizes: number[]; markets?: number 
         } else if (g.status === 'feasible') {
           greedyOnly++;
         }
+        if (input.max_nodes !== null) continue;
+        const t3 = performance.now();
+        const f = fillSolve(input, prepareFill(input.candidates));
+        fill.ms.push(performance.now() - t3);
+        if (f === null) continue;
+        fill.markets++;
+        if (f.status === 'feasible') fill.unproven++;
+        if ((f.status === 'infeasible') !== (r.status === 'infeasible') && r.status !== 'error')
+          fill.mismatch++;
+        if (g.status === 'feasible' && f.status !== 'infeasible' && f.objective > g.objective * (1 + 1e-9))
+          fill.worse++;
+        if (r.status === 'optimal' && reduced.exact && f.status !== 'infeasible')
+          fill.excess = Math.max(fill.excess, (f.objective - r.objective) / r.objective);
       }
       const bar = size === 10_000 ? 100 : size === 100_000 ? 1000 : null;
       const p95 = quantile(total, 0.95);
@@ -160,6 +189,14 @@ export async function runPlannerBench(opts: { sizes: number[]; markets?: number 
         },
         greedy_only_infeasible: greedyOnly,
         milp_worse: worse,
+        fill: {
+          ms: { p50: round(quantile(fill.ms, 0.5)), p95: round(quantile(fill.ms, 0.95)) },
+          markets: fill.markets,
+          unproven: fill.unproven,
+          worse_than_greedy: fill.worse,
+          max_excess_vs_highs: fill.excess,
+          status_mismatch: fill.mismatch,
+        },
         bar_p95_ms: bar,
         pass: bar === null ? null : p95 <= bar && worse === 0 && greedyOnly === 0,
       });
@@ -175,10 +212,12 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const args = process.argv.slice(2);
   const only = args.find((a) => a === '--solver' || a === '--plan');
   const sizes = args.map(Number).filter((x) => x > 0);
+  // --plans=N: whole plans per size (default 20, 8 from 100k offers).
+  const plans = Number(args.find((a) => a.startsWith('--plans='))?.slice('--plans='.length));
   const opts = { sizes: sizes.length ? sizes : [1000, 10_000, 100_000] };
   (async () => {
     const solver = only === '--plan' ? null : await runPlannerBench(opts);
-    const plan = only === '--solver' ? null : await runPlanBench(opts);
+    const plan = only === '--solver' ? null : await runPlanBench(plans > 0 ? { ...opts, plans } : opts);
     console.log(JSON.stringify({ ...(solver ?? {}), ...(plan ? { plan: plan.sizes } : {}) }, null, 2));
   })();
 }

@@ -97,3 +97,22 @@ describe('alternatives budget', () => {
     assert.equal((full.explain as unknown as Record<string, unknown>).alternatives_truncated, undefined);
   });
 });
+
+describe('which solver plans', () => {
+  it('the fill without max_nodes (every candidate, proven optimal); HiGHS with it (the reduced list)', async () => {
+    const offers = specMarket();
+    const fill = await plan('time', offers);
+    assert.equal(fill.explain.solver.name, 'fill');
+    assert.equal(fill.explain.solver.status, 'optimal');
+    assert.equal(fill.explain.solver.gap, 0);
+    assert.equal(fill.explain.candidates_after_dominance, fill.explain.candidates);
+    const body = { ...SPEC_BODY, workload: { ...SPEC_BODY.workload, max_nodes: 64 } };
+    const out = await planner.plan(req(body, offers), offers);
+    assert.ok(out.ok);
+    assert.equal(out.plan.explain.solver.name, 'highs');
+    assert.ok(out.plan.explain.candidates_after_dominance <= out.plan.explain.candidates);
+    // The node limit does not bind here: the same plan either way.
+    const cost = await plan('cost', offers);
+    assert.ok(Math.abs(out.plan.total_cost_usd - cost.total_cost_usd) < 1e-6);
+  });
+});

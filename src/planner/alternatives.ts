@@ -1,5 +1,5 @@
 import type { CandidateRow } from './candidates.js';
-import type { MilpInput, MilpResult, PlanRequest } from './types.js';
+import type { Candidate, MilpInput, MilpResult, PlanRequest } from './types.js';
 
 /**
  * Horizon search: the solver answers "cheapest plan that finishes within H hours"; the objectives
@@ -24,7 +24,8 @@ const MAX_BISECTIONS = 24;
 /** Interior horizons tried by the balanced objective (geometric between time- and cost-optimal). */
 const BALANCED_POINTS = 3;
 
-export type Solve = (input: MilpInput) => Promise<MilpResult>;
+/** `label`: the search asking (a time plan's solve may keep a fill's gap: search.ts). */
+export type Solve = (input: MilpInput, label?: Solved['label']) => Promise<MilpResult>;
 
 export interface Solved {
   label: 'cost' | 'time' | 'balanced';
@@ -84,10 +85,17 @@ const isSpent = (ctx: SearchContext) => ctx.limit?.spent != null;
 
 const ok = (r: MilpResult) => (r.status === 'optimal' || r.status === 'feasible') && r.allocations.length > 0;
 
+const candidateLists = new WeakMap<readonly CandidateRow[], Candidate[]>();
+
 export function milpInput(ctx: SearchContext, horizon: number, budget: number | null): MilpInput {
   const c = ctx.req.constraints;
+  let candidates = candidateLists.get(ctx.rows);
+  if (!candidates) {
+    candidates = ctx.rows.map((r) => r.candidate);
+    candidateLists.set(ctx.rows, candidates);
+  }
   return {
-    candidates: ctx.rows.map((r) => r.candidate),
+    candidates,
     work: ctx.work,
     redundancy: c.redundancy,
     horizon_hours: horizon,
@@ -137,15 +145,14 @@ export async function solveAt(
       input.time_limit_ms = Math.ceil(left);
     }
     ctx.solves++;
-    pending = ctx.solve(input);
-    // A time-limited answer is not the program's answer: kept out of the memo.
-    if (!lim) ctx.memo?.set(key, pending);
-    else {
-      const r = await pending;
+    pending = ctx.solve(input, label);
+    const r = await pending;
+    // Only the program's own answer is memoised: not a time-limited one, nor a fill's with a gap.
+    if (r.status === 'optimal' || r.status === 'infeasible') ctx.memo?.set(key, pending);
+    if (lim) {
       if (r.status === 'feasible') lim.limited.push({ horizon_hours: horizon, solver: r.solver, gap: r.gap });
-      if (/time limit/.test(r.detail ?? '')) {
+      if (/time limit/.test(r.detail ?? ''))
         lim.spent ??= `alternatives time budget spent (solver time limit at ${+horizon.toPrecision(4)} h)`;
-      } else if (r.status === 'optimal' || r.status === 'infeasible') ctx.memo?.set(key, pending);
     }
   }
   const result = await pending;
@@ -333,12 +340,23 @@ export async function balancedPlan(
   return { ...best, label: 'balanced' };
 }
 
-/** A plan's identity: which offers, how many nodes, how many node-hours (rounded). */
+const signatures = new WeakMap<MilpResult, string>();
+
+/**
+ * A plan's identity: which offers, how many nodes, how many node-hours (to 0.001), in offer order.
+ * Memoised: a plan over a 100k market can hold ~100k allocations.
+ */
 export function signature(s: Solved): string {
-  return s.result.allocations
-    .map((a) => `${a.index}:${a.nodes}:${a.node_hours.toFixed(3)}`)
-    .sort()
-    .join('|');
+  let sig = signatures.get(s.result);
+  if (sig === undefined) {
+    const xs = s.result.allocations;
+    const ordered = xs.every((a, i) => i === 0 || xs[i - 1]!.index < a.index);
+    sig = (ordered ? xs : [...xs].sort((a, b) => a.index - b.index))
+      .map((a) => `${a.index}:${a.nodes}:${Math.round(a.node_hours * 1000)}`)
+      .join('|');
+    signatures.set(s.result, sig);
+  }
+  return sig;
 }
 
 /**

@@ -165,22 +165,29 @@ export interface Fallback {
   reliability: number;
 }
 
-/** Offers not in the plan: providers the plan does not use first, then by unit cost. */
+/**
+ * Offers not in the plan: providers the plan does not use first, then by unit cost (then offer id).
+ * One pass keeping the best MAX_FALLBACKS (a plan can use thousands of offers of a 100k market).
+ */
 export function pickFallbacks(
   rows: readonly CandidateRow[],
   usedOfferIds: ReadonlySet<string>,
 ): CandidateRow[] {
-  const usedProviders = new Set(
-    rows.filter((r) => usedOfferIds.has(r.offer.id)).map((r) => r.offer.provider),
-  );
-  return rows
-    .filter((r) => !usedOfferIds.has(r.offer.id))
-    .sort((a, b) => {
-      const pa = usedProviders.has(a.offer.provider) ? 1 : 0;
-      const pb = usedProviders.has(b.offer.provider) ? 1 : 0;
-      return pa - pb || a.unit_cost - b.unit_cost || a.offer.id.localeCompare(b.offer.id);
-    })
-    .slice(0, MAX_FALLBACKS);
+  const usedProviders = new Set<string>();
+  for (const r of rows) if (usedOfferIds.has(r.offer.id)) usedProviders.add(r.offer.provider);
+  const best: { r: CandidateRow; rank: number }[] = [];
+  const before = (a: CandidateRow, rank: number, b: { r: CandidateRow; rank: number }) =>
+    (rank - b.rank || a.unit_cost - b.r.unit_cost || a.offer.id.localeCompare(b.r.offer.id)) < 0;
+  for (const r of rows) {
+    const rank = usedProviders.has(r.offer.provider) ? 1 : 0;
+    if (best.length === MAX_FALLBACKS && !before(r, rank, best[MAX_FALLBACKS - 1]!)) continue;
+    if (usedOfferIds.has(r.offer.id)) continue;
+    if (best.length === MAX_FALLBACKS) best.pop();
+    let i = best.length;
+    while (i > 0 && before(r, rank, best[i - 1]!)) i--;
+    best.splice(i, 0, { r, rank });
+  }
+  return best.map((b) => b.r);
 }
 
 export function fallbackWire(r: CandidateRow): Fallback {

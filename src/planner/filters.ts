@@ -80,14 +80,24 @@ const isCpu = (req: PlanRequest) => req.workload.type === 'cpu';
 
 export function createFilters(env: FilterEnv): PlanFilter[] {
   const placeholderTypes = new Set(env.placeholders.values());
-  // workRate resolves names on every call; a market has few models, so remember each answer.
-  const rates = new Map<string, number | null>();
+  // workRate resolves names on every call; a market has few models, so remember each answer (by
+  // reference and kind, then model: no key string built per offer).
+  const byRef = new Map<string, Map<string, number | null>>();
+  let last: { ref: string; kind: WorkKind; rates: Map<string, number | null> } | null = null;
   const workRate = (model: string, ref: string, kind: WorkKind): number | null => {
-    const key = `${model}\u0000${ref}\u0000${kind}`;
-    let r = rates.get(key);
+    if (last === null || last.ref !== ref || last.kind !== kind) {
+      const k = `${ref}\u0000${kind}`;
+      let rates = byRef.get(k);
+      if (!rates) {
+        rates = new Map();
+        byRef.set(k, rates);
+      }
+      last = { ref, kind, rates };
+    }
+    let r = last.rates.get(model);
     if (r === undefined) {
       r = env.capabilities.workRate(model, ref, kind);
-      rates.set(key, r);
+      last.rates.set(model, r);
     }
     return r;
   };

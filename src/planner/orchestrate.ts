@@ -38,7 +38,7 @@ import {
   totals,
 } from './response.js';
 import { DEFAULT_RESTART_OVERHEAD_ON_DEMAND_S } from './risk.js';
-import { searchContext } from './search.js';
+import { byFill, searchContext } from './search.js';
 import { formatSla, slaProbability } from './sla.js';
 import type { MilpResult, PlannedAllocation, PlanRequest } from './types.js';
 
@@ -179,10 +179,15 @@ async function planBatch(env: PlanEnv): Promise<PlanOutcome> {
   if (lim && lim.limited.length > 0) ex.alternatives_time_limited = lim.limited;
   ctx.limit = undefined;
 
-  const dom = ctx.reduce(primary.horizon_hours);
-  explain.candidates_after_dominance = dom.input.candidates.length;
-  if (!dom.exact)
+  // The fill solves on every candidate (no dominance); HiGHS on the reduced list.
+  const dom = byFill(primary.result) ? null : ctx.reduce(primary.horizon_hours);
+  explain.candidates_after_dominance = dom ? dom.input.candidates.length : env.rows.length;
+  if (dom && !dom.exact)
     explain.notes.push(`the per-provider cap dropped ${dom.capped} candidates; the plan may be near-optimal`);
+  if (primary.result.status === 'feasible')
+    explain.notes.push(
+      `the plan's cost is within ${+(100 * primary.result.gap).toPrecision(3)}% of the cheapest at its horizon (${primary.result.solver}: not proven optimal)`,
+    );
   explain.solver = {
     name: primary.result.solver,
     status: primary.result.status,

@@ -113,9 +113,16 @@ export function formatPrice(usd: number): string {
   return `$${usd >= 0.01 || usd === 0 ? usd.toFixed(2) : usd.toFixed(4)}/hr`;
 }
 
-/** "$580" at $100 and above; "$12.34" below. */
+/**
+ * "$580" at $100 and above (thousands separated: "$12,346"); "$12.34" below. The separators are
+ * put in by hand: toLocaleString builds an Intl formatter per call (milliseconds per plan).
+ */
 export function formatMoney(usd: number): string {
-  return usd >= 100 ? `$${Math.round(usd).toLocaleString('en-US')}` : `$${usd.toFixed(2)}`;
+  if (usd < 100) return `$${usd.toFixed(2)}`;
+  const whole = String(Math.round(usd));
+  return /e/.test(whole)
+    ? `$${Math.round(usd).toLocaleString('en-US')}`
+    : `$${whole.replace(/\B(?=(\d{3})+$)/g, ',')}`;
 }
 
 /** "14 hours" (whole hours from 10 up, one decimal below; "1 hour"). */
