@@ -9,114 +9,68 @@ import {
 import { checkNewBooking, checkUpdate, escrowMove } from '../checks.js';
 import { isReservingLease } from '../states.js';
 import type {
+  BookingRecord,
   BookingStatus,
   BookingUpdate,
   BookingUpdateResult,
   CreateBookingResult,
   IdempotencyRecord,
+  LeaseRecord,
   LeaseState,
   NewBooking,
 } from '../store.js';
-import { publishCapacity } from './notify.js';
+import type { BookingBatcher } from './batch.js';
+import { bookingCall } from './book-function.js';
+import type { CapacityPublisher } from './notify.js';
 import { applyTransaction, byCodeUnit } from './postings.js';
-import { insertBookingRows, readBooking } from './rows.js';
+import { readBooking } from './rows.js';
 import { inTransaction, Rollback } from './tx.js';
 
 /**
- * createBooking and applyBookingUpdate: each is one transaction, and takes row locks in one global
- * order (the booking row, then offer_capacity rows by offer id, then accounts by id), so two of
- * them can wait for each other but not deadlock. (The one exception, a create and an update sharing
- * one idempotency key, lock that key at opposite ends; a deadlock there is retried by
- * inTransaction.) A negative outcome rolls everything back.
+ * createBooking and applyBookingUpdate: each is one transaction (or, for creates, one sub-block of
+ * a batch's transaction), and takes row locks in one global order (the booking row, then
+ * offer_capacity rows by offer id, then accounts by id), so two of them can wait for each other but
+ * not deadlock. (The one exception, a create and an update sharing one idempotency key, lock that
+ * key at opposite ends; a deadlock there is retried.) A negative outcome rolls back everything it
+ * wrote. Capacity changes are announced after the commit (notify.ts).
  */
 
 /** A same-key request that committed first makes our idempotency insert fail: retry, then replay. */
 const RETRY_ON = { retryOnUnique: ['idempotency_pkey'] } as const;
 
+/** The function's SQLSTATE for a balance that would leave the safe integer range (book-function.ts). */
+const UNSAFE_BALANCE = 'CMRNG';
+
+/**
+ * One statement, one round trip: `computemd_create_booking` (book-function.ts) does in the database
+ * what this file's transaction did before, statement for statement, and answers with the outcome;
+ * bookings asked for in the same turn share one call and one commit (batch.ts). Preconditions are
+ * checked here first (RangeError before anything is written). The created booking is built from
+ * what was inserted (`bookingRow`), not re-read.
+ */
 export async function createBooking(
-  pool: PgPool,
-  channel: string,
+  batcher: BookingBatcher,
+  capacity: CapacityPublisher,
   nb: NewBooking,
 ): Promise<CreateBookingResult> {
-  const net = checkNewBooking(nb); // RangeError before anything is written
+  const net = checkNewBooking(nb);
   const b = nb.booking;
-  return inTransaction<CreateBookingResult>(
-    pool,
-    async (c) => {
-      if (nb.idempotency) {
-        const prior = await lockIdempotency(c, nb.idempotency);
-        // A record is live while expires_at > the new request's time; an expired one is replaced.
-        if (prior && prior.expires_at > b.created_at) {
-          if (prior.scope === nb.idempotency.scope && prior.request_hash === nb.idempotency.request_hash)
-            return new Rollback({ kind: 'replay', status: prior.status, response: prior.response });
-          return new Rollback({ kind: 'idempotency_mismatch', scope: prior.scope });
-        }
-        if (prior)
-          await c.query('DELETE FROM idempotency WHERE principal = $1 AND key = $2', [
-            nb.idempotency.principal,
-            nb.idempotency.key,
-          ]);
-      }
-      const reservations = [...nb.reservations].sort((x, y) => byCodeUnit(x.offer_id, y.offer_id));
-      for (const r of reservations) {
-        // One conditional UPDATE: under READ COMMITTED a concurrent booking's UPDATE waits for our
-        // row lock and then re-evaluates the WHERE against the committed row, so two bookings can
-        // never both take the last nodes. The provider's current figure replaces the stored one.
-        const take = () =>
-          c.query(
-            `UPDATE offer_capacity SET capacity = $1::bigint, reserved = reserved + $2::bigint
-              WHERE offer_id = $3 AND $1::bigint - reserved >= $2::bigint`,
-            [r.capacity, r.nodes, r.offer_id],
-          );
-        let took = await take();
-        // Nothing taken: the offer may have no row yet (its first booking, or another booking's
-        // insert committed since). Make sure it has one, then try again; still nothing is sold out.
-        if (took.rowCount === 0) {
-          await c.query(
-            'INSERT INTO offer_capacity (offer_id, capacity, reserved) VALUES ($1, $2, 0) ON CONFLICT (offer_id) DO NOTHING',
-            [r.offer_id, r.capacity],
-          );
-          took = await take();
-        }
-        if (took.rowCount === 0) {
-          const { rows } = await c.query<{ reserved: number }>(
-            'SELECT reserved FROM offer_capacity WHERE offer_id = $1',
-            [r.offer_id],
-          );
-          const reserved = rows[0]?.reserved ?? 0;
-          return new Rollback({
-            kind: 'sold_out',
-            offer_id: r.offer_id,
-            requested: r.nodes,
-            available: Math.max(0, r.capacity - reserved),
-          });
-        }
-      }
-      try {
-        await insertBookingRows(c, b);
-      } catch (err) {
-        throw duplicate(err, b.id) ?? err;
-      }
-      if (nb.idempotency) await insertIdempotency(c, nb.idempotency, false);
-      if (reservations.length > 0)
-        await publishCapacity(
-          c,
-          channel,
-          reservations.map((r) => r.offer_id),
-        );
-      // Re-read inside the transaction: the caller gets exactly what was committed.
-      const booking = await readBooking(c, b.id);
-      // The hold last: the requester's and escrow rows are every booking's hottest locks, held from
-      // here to COMMIT, so as few round trips as possible come after them.
-      if (nb.hold && net) {
-        const short = await applyTransaction(c, nb.hold, net);
-        if (short) return new Rollback(short);
-      }
-      return { kind: 'created', booking: booking! };
-    },
-    RETRY_ON,
-  );
+  const { call, booking, leases } = bookingCall(nb, net);
+  let out: CreateOutcome;
+  try {
+    out = (await batcher.submit(call)) as CreateOutcome;
+  } catch (err) {
+    throw duplicate(err, b.id, nb.hold?.id) ?? unsafe(err) ?? err;
+  }
+  if (out.kind !== 'created') return out;
+  if (call.offers.length > 0) capacity.add(call.offers.map((o) => o.id));
+  const created = JSON.parse(booking) as BookingRecord;
+  created.leases = JSON.parse(leases) as LeaseRecord[];
+  return { kind: 'created', booking: created };
 }
+
+/** What the function answers: the result, less the booking of a created one. */
+type CreateOutcome = Exclude<CreateBookingResult, { kind: 'created' }> | { kind: 'created' };
 
 interface LockedBooking {
   requester: string;
@@ -135,11 +89,12 @@ interface LeaseRow {
 
 export async function applyBookingUpdate(
   pool: PgPool,
-  channel: string,
+  capacity: CapacityPublisher,
   u: BookingUpdate,
 ): Promise<BookingUpdateResult> {
   const net = checkUpdate(u); // RangeError before anything is written
-  return inTransaction<BookingUpdateResult>(
+  let released: string[] = [];
+  const result = await inTransaction<BookingUpdateResult>(
     pool,
     async (c) => {
       // The booking's row lock serializes every update to it and to its leases.
@@ -159,8 +114,8 @@ export async function applyBookingUpdate(
           `booking ${u.booking_id}: held changes by ${u.held_delta ?? 0} but escrow moves by ${moved}`,
         );
 
-      const released = await applyLeaseChanges(c, u);
-      for (const [offer, nodes] of [...released].sort(([x], [y]) => byCodeUnit(x, y)))
+      const freed = await applyLeaseChanges(c, u);
+      for (const [offer, nodes] of [...freed].sort(([x], [y]) => byCodeUnit(x, y)))
         await c.query('UPDATE offer_capacity SET reserved = reserved - $1::bigint WHERE offer_id = $2', [
           nodes,
           offer,
@@ -176,13 +131,16 @@ export async function applyBookingUpdate(
         const short = await applyTransaction(c, u.transaction, net);
         if (short) return new Rollback(short);
       }
-      if (u.idempotency) await insertIdempotency(c, u.idempotency, true);
-      if (released.size > 0) await publishCapacity(c, channel, [...released.keys()]);
+      if (u.idempotency) await insertIdempotency(c, u.idempotency);
       const booking = await readBooking(c, u.booking_id);
+      released = [...freed.keys()];
       return { kind: 'updated', booking: booking! };
     },
     RETRY_ON,
   );
+  // Announced once committed (a rolled-back attempt's offers were overwritten by the retry).
+  if (result.kind === 'updated' && released.length > 0) capacity.add(released);
+  return result;
 }
 
 /**
@@ -224,37 +182,17 @@ async function applyLeaseChanges(c: PgClient, u: BookingUpdate): Promise<Map<str
   return released;
 }
 
-interface IdempotencyRow {
-  scope: string;
-  request_hash: string;
-  status: number;
-  response: unknown;
-  expires_at: number;
-}
-
-async function lockIdempotency(c: PgClient, r: IdempotencyRecord): Promise<IdempotencyRow | null> {
-  const { rows } = await c.query<IdempotencyRow>(
-    `SELECT scope, request_hash, status, response, expires_at FROM idempotency
-      WHERE principal = $1 AND key = $2 FOR UPDATE`,
-    [r.principal, r.key],
-  );
-  return rows[0] ?? null;
-}
-
 /**
- * Stores an idempotency record in the caller's transaction. In createBooking the key was checked
- * (and an expired record deleted) first, so a conflict means a concurrent same-key request
- * committed: the unique violation propagates and the transaction is retried once, then replays.
- * With `keepLive` (an update's record) a live record is kept and an expired one replaced.
+ * Stores an update's idempotency record in the caller's transaction: a live record is kept and an
+ * expired one replaced. (createBooking's record is written by its function.)
  */
-async function insertIdempotency(c: PgClient, r: IdempotencyRecord, keepLive: boolean): Promise<void> {
-  const insert = `INSERT INTO idempotency (principal, key, scope, request_hash, status, response, created_at, expires_at)
-                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`;
-  const upsert = `${insert} ON CONFLICT (principal, key) DO UPDATE SET scope = EXCLUDED.scope,
+async function insertIdempotency(c: PgClient, r: IdempotencyRecord): Promise<void> {
+  const upsert = `INSERT INTO idempotency (principal, key, scope, request_hash, status, response, created_at, expires_at)
+                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (principal, key) DO UPDATE SET scope = EXCLUDED.scope,
         request_hash = EXCLUDED.request_hash, status = EXCLUDED.status, response = EXCLUDED.response,
         created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
       WHERE idempotency.expires_at <= EXCLUDED.created_at`;
-  await c.query(keepLive ? upsert : insert, idempotencyParams(r));
+  await c.query(upsert, idempotencyParams(r));
 }
 
 export function idempotencyParams(r: IdempotencyRecord): unknown[] {
@@ -263,8 +201,8 @@ export function idempotencyParams(r: IdempotencyRecord): unknown[] {
   return [r.principal, r.key, r.scope, r.request_hash, r.status, response, r.created_at, r.expires_at];
 }
 
-/** A duplicate booking or lease id as a DuplicateError; null for any other error. */
-function duplicate(err: unknown, bookingId: string): DuplicateError | null {
+/** A duplicate booking, lease or hold transaction id as a DuplicateError; null for any other error. */
+function duplicate(err: unknown, bookingId: string, txId: string | undefined): DuplicateError | null {
   if (pgCode(err) !== UNIQUE_VIOLATION) return null;
   const constraint = pgConstraint(err);
   if (constraint === 'bookings_pkey') return new DuplicateError('booking', bookingId, { cause: err });
@@ -272,5 +210,12 @@ function duplicate(err: unknown, bookingId: string): DuplicateError | null {
     const id = /\(id\)=\((.*)\)/.exec((err as { detail?: string }).detail ?? '')?.[1] ?? '?';
     return new DuplicateError('lease', id, { cause: err });
   }
+  if (constraint === 'transactions_pkey' && txId !== undefined)
+    return new DuplicateError('transaction', txId, { cause: err });
   return null;
+}
+
+/** The function's unsafe-balance error as the RangeError the other writers throw; null otherwise. */
+function unsafe(err: unknown): RangeError | null {
+  return pgCode(err) === UNSAFE_BALANCE ? new RangeError((err as Error).message, { cause: err }) : null;
 }

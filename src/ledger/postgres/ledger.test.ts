@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DuplicateError } from '../../storage/errors.js';
 import { createPool, type PgClient } from '../../storage/postgres/driver.js';
 import { openPostgresStore } from '../../storage/postgres/index.js';
 import type { Store } from '../../storage/store.js';
@@ -155,6 +156,58 @@ await postgresSuites('postgres ledger', ({ url, freshSchema, open }) => {
       } finally {
         await b.close();
         await a.close();
+      }
+    });
+
+    it('bookings asked for in one turn share a batch, and each gets the outcome it would get alone', async () => {
+      const schema = freshSchema();
+      const s = open({}, schema);
+      await s.migrate();
+      const pool = createPool({ url, schema });
+      try {
+        await deposit(s, 'tx_dep', ALICE, 100 * USD);
+        const heard = new Set<string>();
+        s.ledger.onCapacityChange((ids) => {
+          for (const id of ids) heard.add(id);
+        });
+        await (s.ledger as PostgresLedger).listening();
+        const one = (id: string, offer: string, o: Parameters<typeof newBooking>[2] = {}) =>
+          newBooking(id, [{ offer, nodes: 1, hours: 1, price: USD }], o);
+        const key = idem('k1', { response: { booking_id: 'bk_1' } });
+        const [created, soldOut, unfunded, first, replayed] = await Promise.all([
+          s.ledger.createBooking(one('bk_0', 'of_a')),
+          s.ledger.createBooking(one('bk_x', 'of_new', { capacity: { of_new: 0 } })),
+          s.ledger.createBooking(one('bk_y', 'of_b', { requester: BOB })),
+          s.ledger.createBooking(one('bk_1', 'of_c', { idempotency: key })),
+          s.ledger.createBooking(one('bk_2', 'of_c', { idempotency: key })),
+        ]);
+        assert.equal(created?.kind, 'created');
+        assert.deepEqual(soldOut, { kind: 'sold_out', offer_id: 'of_new', requested: 1, available: 0 });
+        assert.equal(unfunded?.kind, 'insufficient_funds');
+        assert.equal(first?.kind, 'created');
+        assert.deepEqual(replayed, { kind: 'replay', status: 201, response: { booking_id: 'bk_1' } });
+        // The rows the batch created for the failed bookings are gone, as if they had run alone.
+        const rows = await pool.query(
+          "SELECT offer_id FROM offer_capacity WHERE offer_id IN ('of_new', 'of_b')",
+        );
+        assert.deepEqual(rows.rows, []);
+        assert.equal(await s.ledger.getAccount(requesterAccount(BOB)), null);
+        assert.deepEqual(await reservedOf(s), { of_a: 1, of_c: 1 });
+        assert.equal(await balance(s, REQ_A), 98 * USD);
+        await eventually(() => heard.size === 2, 'the batch’s capacity events');
+        assert.deepEqual([...heard].sort(), ['of_a', 'of_c']);
+        // A duplicate id fails the batch in the database; it is run again booking by booking.
+        const [dup, ok] = await Promise.allSettled([
+          s.ledger.createBooking(one('bk_0', 'of_d')),
+          s.ledger.createBooking(one('bk_3', 'of_e')),
+        ]);
+        assert.ok(dup.status === 'rejected' && dup.reason instanceof DuplicateError, String(dup));
+        assert.ok(ok.status === 'fulfilled' && ok.value.kind === 'created');
+        assert.deepEqual(await reservedOf(s), { of_a: 1, of_c: 1, of_e: 1 });
+        await assertVerified(s);
+      } finally {
+        await pool.end();
+        await s.close();
       }
     });
   });

@@ -9,8 +9,9 @@ import {
   safeInt,
 } from '../checks.js';
 import type { Account, AccountEntry, DepositResult, IdempotencyRecord, LedgerStore } from '../store.js';
+import { createBookingBatcher, turnBatched } from './batch.js';
 import { applyBookingUpdate, createBooking, idempotencyParams } from './bookings.js';
-import { CAPACITY_CHANNEL, createCapacityListener } from './notify.js';
+import { CAPACITY_CHANNEL, createCapacityListener, createCapacityPublisher } from './notify.js';
 import { applyTransaction, ensureAccount } from './postings.js';
 import { readBooking, readBookings } from './rows.js';
 import { inTransaction, Rollback } from './tx.js';
@@ -20,6 +21,9 @@ import { verifyLedger } from './verify.js';
  * The ledger on PostgreSQL (ledger/store.ts). Every method's writes are one transaction on one
  * pooled connection, so many calls in flight at once each use their own connection; invariants are
  * kept by conditional UPDATEs and row locks under READ COMMITTED (see bookings.ts, postings.ts).
+ * The exception is the hot path of `POST /book`: createBooking is one server-side function call
+ * (book-function.ts), and the bookings and idempotency lookups asked for in one turn of the event
+ * loop share one call and one commit (batch.ts).
  * Preconditions are checked by `sqlite/checks.ts` (backend-neutral despite its folder), so both
  * backends refuse exactly the same inputs with the same RangeErrors.
  */
@@ -32,6 +36,11 @@ export interface PostgresLedgerOptions {
    * must not, or they would hear offers that are not theirs. Default `computemd_capacity`.
    */
   channel?: string;
+  /**
+   * How long a capacity change waits to share one NOTIFY with others (default 20 ms): listeners,
+   * this store's own included, hear of a commit up to this much later.
+   */
+  notifyDelayMs?: number;
   /** Throws once the owning store is closed, so calls after close reject. */
   guard?: () => void;
 }
@@ -42,16 +51,52 @@ export interface PostgresLedger extends LedgerStore {
    * another replica's commit may go unheard; tests and startup code that must not miss one wait.
    */
   listening(): Promise<void>;
-  /** Ends the LISTEN connection. The pool belongs to the caller. */
+  /** Sends pending capacity events, then ends the LISTEN connection. The pool belongs to the caller. */
   close(): Promise<void>;
 }
 
 const MAX_ENTRIES = 1000;
 
+const IDEMPOTENCY_COLUMNS = 'principal, key, scope, request_hash, status, response, created_at, expires_at';
+
+interface IdempotencyLookup {
+  principal: string;
+  key: string;
+  now: number;
+}
+
 export function createPostgresLedger(pool: PgPool, opts: PostgresLedgerOptions): PostgresLedger {
   const channel = opts.channel ?? CAPACITY_CHANNEL;
   const guard = opts.guard ?? (() => {});
   const capacity = createCapacityListener(opts.listenClient, channel);
+  const batcher = createBookingBatcher(pool);
+  const publisher = createCapacityPublisher(pool, channel, { delayMs: opts.notifyDelayMs ?? 20 });
+
+  // Every booking asks this first: the lookups of one turn share a query.
+  const lookupOne = async ({ principal, key, now }: IdempotencyLookup) => {
+    const { rows } = await pool.query<IdempotencyRecord>({
+      name: 'computemd_get_idempotency',
+      text: `SELECT ${IDEMPOTENCY_COLUMNS} FROM idempotency WHERE principal = $1 AND key = $2 AND expires_at > $3`,
+      values: [principal, key, now],
+    });
+    return rows[0] ?? null;
+  };
+  const lookupIdempotency = turnBatched<IdempotencyLookup, IdempotencyRecord | null>(
+    lookupOne,
+    async (lookups) => {
+      const { rows } = await pool.query<IdempotencyRecord & { n: number }>({
+        name: 'computemd_get_idempotencies',
+        text: `SELECT q.n, i.principal, i.key, i.scope, i.request_hash, i.status, i.response, i.created_at,
+                       i.expires_at
+                 FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS q(principal, key, now, n)
+                 JOIN idempotency i ON i.principal = q.principal AND i.key = q.key AND i.expires_at > q.now`,
+        values: [lookups.map((l) => l.principal), lookups.map((l) => l.key), lookups.map((l) => l.now)],
+      });
+      const found: (IdempotencyRecord | null)[] = lookups.map(() => null);
+      for (const { n, ...r } of rows) found[n - 1] = r;
+      return found;
+    },
+  );
 
   return {
     kind: 'postgres',
@@ -142,7 +187,7 @@ export function createPostgresLedger(pool: PgPool, opts: PostgresLedgerOptions):
 
     async createBooking(b) {
       guard();
-      return createBooking(pool, channel, b);
+      return createBooking(batcher, publisher, b);
     },
 
     async getBooking(id) {
@@ -171,7 +216,7 @@ export function createPostgresLedger(pool: PgPool, opts: PostgresLedgerOptions):
 
     async applyBookingUpdate(u) {
       guard();
-      return applyBookingUpdate(pool, channel, u);
+      return applyBookingUpdate(pool, publisher, u);
     },
 
     async reserved(offerIds) {
@@ -181,10 +226,12 @@ export function createPostgresLedger(pool: PgPool, opts: PostgresLedgerOptions):
           ? await pool.query<{ offer_id: string; reserved: number }>(
               'SELECT offer_id, reserved FROM offer_capacity WHERE reserved <> 0 ORDER BY offer_id',
             )
-          : await pool.query<{ offer_id: string; reserved: number }>(
-              'SELECT offer_id, reserved FROM offer_capacity WHERE reserved <> 0 AND offer_id = ANY($1::text[]) ORDER BY offer_id',
-              [[...offerIds]],
-            );
+          : await pool.query<{ offer_id: string; reserved: number }>({
+              // Named: every capacity event of every replica asks this.
+              name: 'computemd_reserved',
+              text: 'SELECT offer_id, reserved FROM offer_capacity WHERE reserved <> 0 AND offer_id = ANY($1::text[]) ORDER BY offer_id',
+              values: [[...offerIds]],
+            });
       return new Map(rows.map((r) => [r.offer_id, r.reserved]));
     },
 
@@ -195,12 +242,7 @@ export function createPostgresLedger(pool: PgPool, opts: PostgresLedgerOptions):
 
     async getIdempotency(principal, key, now) {
       guard();
-      const { rows } = await pool.query<IdempotencyRecord>(
-        `SELECT principal, key, scope, request_hash, status, response, created_at, expires_at
-           FROM idempotency WHERE principal = $1 AND key = $2 AND expires_at > $3`,
-        [principal, key, now],
-      );
-      return rows[0] ?? null;
+      return lookupIdempotency({ principal, key, now });
     },
 
     async putIdempotency(r) {
@@ -243,7 +285,13 @@ export function createPostgresLedger(pool: PgPool, opts: PostgresLedgerOptions):
     },
 
     listening: () => capacity.ready(),
-    close: () => capacity.close(),
+    async close() {
+      // Bookings already asked for are answered, and pending capacity events go out, on the pool,
+      // which the caller ends after this.
+      await batcher.idle();
+      await publisher.close();
+      await capacity.close();
+    },
   };
 }
 

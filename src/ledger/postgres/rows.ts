@@ -49,50 +49,43 @@ export async function readBooking(db: Db, id: string): Promise<BookingRecord | n
   return (await readBookings(db, 'id = $1', [id]))[0] ?? null;
 }
 
-/** Inserts a booking and its leases (the caller has checked them and maps duplicates to errors). */
-export async function insertBookingRows(c: PgClient, b: BookingRecord): Promise<void> {
-  await c.query(
-    `INSERT INTO bookings (${BOOKING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-    [
-      b.id,
-      b.requester,
-      b.status,
-      b.version,
-      b.created_at,
-      b.updated_at,
-      b.plan_id,
-      // JSON text, not the object: pg would send a JS array as a PostgreSQL array literal.
-      JSON.stringify(b.payment),
-      b.total_cost,
-      b.settled,
-      b.held,
-      JSON.stringify(b.summary ?? {}),
-    ],
-  );
-  if (b.leases.length === 0) return;
-  const values: unknown[] = [];
-  const tuples = b.leases.map((l) => {
-    const row = [
-      l.id,
-      b.id,
-      l.idx,
-      l.offer_id,
-      l.provider,
-      l.nodes,
-      l.hours,
-      l.gpus_per_node,
-      l.price_per_node_hour,
-      l.price_per_million_tokens,
-      l.cost,
-      l.settled,
-      l.state,
-      l.started_at,
-      l.ended_at,
-      JSON.stringify(l.detail ?? {}),
-    ];
-    const first = values.length;
-    values.push(...row);
-    return `(${row.map((_, i) => `$${first + i + 1}`).join(', ')})`;
-  });
-  await c.query(`INSERT INTO leases (${LEASE_COLUMNS}) VALUES ${tuples.join(', ')}`, values);
+/**
+ * The booking and its leases as the rows `computemd_create_booking` inserts (book-function.ts):
+ * one key per column, in column order, leases nested. JSON text of it, parsed back, is exactly what
+ * `readBooking` would return once it is committed (json columns keep the text as written, BIGINT
+ * and DOUBLE PRECISION read back as the same numbers), so the created booking is not re-read.
+ */
+export function bookingRow(b: BookingRecord): BookingRecord {
+  return {
+    id: b.id,
+    requester: b.requester,
+    status: b.status,
+    version: b.version,
+    created_at: b.created_at,
+    updated_at: b.updated_at,
+    plan_id: b.plan_id ?? null,
+    payment: b.payment,
+    total_cost: b.total_cost,
+    settled: b.settled,
+    held: b.held,
+    summary: b.summary ?? {},
+    leases: b.leases.map((l) => ({
+      id: l.id,
+      booking_id: b.id,
+      idx: l.idx,
+      offer_id: l.offer_id,
+      provider: l.provider,
+      nodes: l.nodes,
+      hours: l.hours,
+      gpus_per_node: l.gpus_per_node,
+      price_per_node_hour: l.price_per_node_hour,
+      price_per_million_tokens: l.price_per_million_tokens ?? null,
+      cost: l.cost,
+      settled: l.settled,
+      state: l.state,
+      started_at: l.started_at ?? null,
+      ended_at: l.ended_at ?? null,
+      detail: l.detail ?? {},
+    })),
+  };
 }

@@ -36,9 +36,7 @@ export async function inTransaction<T>(
   body: (c: PgClient) => Promise<T | Rollback<T>>,
   opts: TxOptions = {},
 ): Promise<T> {
-  let conflicts = 0;
-  let uniqueRetried = false;
-  for (;;) {
+  return retrying(async () => {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
@@ -54,6 +52,26 @@ export async function inTransaction<T>(
       await client.query('ROLLBACK').catch((e: Error) => {
         broken = e;
       });
+      throw err;
+    } finally {
+      // A connection whose ROLLBACK failed is in an unknown state: destroy it rather than pool it.
+      client.release(broken);
+    }
+  }, opts);
+}
+
+/**
+ * Runs `attempt` (one whole transaction: a BEGIN … COMMIT, or a single statement in autocommit)
+ * again after a deadlock or serialization failure (a few times, with jittered backoff) and once
+ * after a violation of one of `opts.retryOnUnique`. Any other error is thrown.
+ */
+export async function retrying<T>(attempt: () => Promise<T>, opts: TxOptions = {}): Promise<T> {
+  let conflicts = 0;
+  let uniqueRetried = false;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
       const code = pgCode(err);
       if (
         (code === DEADLOCK_DETECTED || code === SERIALIZATION_FAILURE) &&
@@ -75,9 +93,6 @@ export async function inTransaction<T>(
         continue;
       }
       throw err;
-    } finally {
-      // A connection whose ROLLBACK failed is in an unknown state: destroy it rather than pool it.
-      client.release(broken);
     }
   }
 }

@@ -1,10 +1,11 @@
+import { BOOK_FUNCTION } from '../../ledger/postgres/book-function.js';
 import { LEDGER_SCHEMA } from '../../ledger/postgres/schema.js';
 import { MigrationError } from '../errors.js';
 import type { PgPool } from './driver.js';
 
 /**
- * Schema migrations: an ordered, append-only list with the same ids and names as SQLite's
- * (sqlite/migrations.ts), so `schema_migrations` reads the same on either backend. Each is applied
+ * Schema migrations: an ordered, append-only list. The tables' migrations have the same ids and
+ * names as SQLite's (sqlite/migrations.ts); id 3, a function, is PostgreSQL's own. Each is applied
  * in its own transaction together with its record, so a failed migration leaves neither a
  * half-built schema nor a record (PostgreSQL DDL is transactional). Never edit or renumber a
  * released migration; add a new one.
@@ -39,6 +40,8 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     `,
   },
   { id: 2, name: 'ledger', up: LEDGER_SCHEMA },
+  // PostgreSQL only (SQLite has no id 3): no tables, the one-round-trip createBooking function.
+  { id: 3, name: 'book_function', up: BOOK_FUNCTION },
 ];
 
 const BOOKKEEPING = `
