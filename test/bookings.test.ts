@@ -357,6 +357,26 @@ describe('accounts and credits', () => {
     assert.equal(bad.statusCode, 400);
     const badLimit = await call('GET', '/bookings?limit=0');
     assert.equal(badLimit.statusCode, 400);
+    assert.equal((badLimit.json() as Json).param, 'limit');
+    const badCursor = await call('GET', '/bookings?cursor=nope');
+    assert.equal(badCursor.statusCode, 400);
+    assert.equal((badCursor.json() as Json).param, 'cursor');
+    // Bookings page newest first, each page after the previous one's last id, none repeated.
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = (
+        await call('GET', `/bookings?limit=2${cursor ? `&cursor=${cursor}` : ''}`)
+      ).json() as Json;
+      seen.push(...(page.bookings as Json[]).map((b) => b.booking_id as string));
+      cursor = page.next_cursor;
+    } while (cursor);
+    const all = ((await call('GET', '/bookings?limit=100')).json() as Json).bookings.map(
+      (b: Json) => b.booking_id,
+    );
+    assert.deepEqual(seen, all);
+    assert.ok(seen.length >= 3);
+    assert.deepEqual([...seen].sort().reverse(), seen);
     const anon = await t.gw.app.inject({ method: 'GET', url: '/accounts/me' });
     assert.equal(anon.statusCode, 401);
     const anonVerify = await t.gw.app.inject({ method: 'GET', url: '/ledger/verify' });
