@@ -147,3 +147,24 @@ describe('bad bodies and infeasible constraints', () => {
     assert.match(p.param, /max_price_per_hour/);
   });
 });
+
+describe('which solver answers', () => {
+  const body = (workload: Record<string, unknown>) => ({
+    workload: { type: 'training', compute_hours: 200, ...workload },
+    constraints: { max_price_per_hour: 3, redundancy: 2 },
+  });
+  test('without max_nodes the exact fill answers, proven optimal; with max_nodes HiGHS does', async () => {
+    const free = await post(body({}));
+    assert.equal(free.statusCode, 201, free.body.slice(0, 300));
+    const fe = (free.json() as { explain: { solver: { name: string; status: string; gap: number } } })
+      .explain;
+    assert.equal(fe.solver.name, 'fill');
+    assert.equal(fe.solver.status, 'optimal');
+    assert.equal(fe.solver.gap, 0);
+    const capped = await post(body({ max_nodes: 3 }));
+    assert.equal(capped.statusCode, 201, capped.body.slice(0, 300));
+    const cp = capped.json() as { explain: { solver: { name: string } }; allocations: { nodes: number }[] };
+    assert.equal(cp.explain.solver.name, 'highs');
+    assert.ok(cp.allocations.reduce((s, a) => s + a.nodes, 0) <= 3);
+  });
+});
