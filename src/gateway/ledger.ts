@@ -77,8 +77,11 @@ export function wireLedger(d: LedgerWiringDeps): LedgerWiring {
       const t = setInterval(() => {
         if (running) return;
         running = true;
-        service
-          .settleDue()
+        // One replica settles at a time (an advisory lock on PostgreSQL); the others stand by and
+        // take over when it goes away.
+        d.store.ledger
+          .tryLead('settlement')
+          .then((lead) => (lead ? service.settleDue() : 0))
           .catch(onError)
           .finally(() => {
             running = false;

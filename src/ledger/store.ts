@@ -281,4 +281,13 @@ export interface LedgerStore {
 
   /** Checks every invariant listed at the top of this file over the whole database. */
   verify(): Promise<{ ok: boolean; violations: Violation[] }>;
+
+  /**
+   * Whether this process holds the lead for a background duty (`name`, e.g. `settlement`) among
+   * the replicas sharing the database, taking it when free (DESIGN.md: background duties are held
+   * by one replica through an advisory lock). Once taken it is kept until `close()` or until the
+   * connection holding it is lost; then another replica's next call takes it. SQLite has one
+   * process per database, so it always leads.
+   */
+  tryLead(name: string): Promise<boolean>;
 }

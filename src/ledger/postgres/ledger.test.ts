@@ -128,6 +128,28 @@ await postgresSuites('postgres ledger', ({ url, freshSchema, open }) => {
       }
     });
 
+    it('one replica leads a background duty; another takes over when it closes', async () => {
+      const schema = freshSchema();
+      const a = open({}, schema);
+      await a.migrate();
+      const b = openPostgresStore({ url, schema });
+      const c = openPostgresStore({ url, schema });
+      try {
+        assert.equal(await a.ledger.tryLead('settlement'), true);
+        assert.equal(await a.ledger.tryLead('settlement'), true, 'a leader keeps its lead');
+        assert.equal(await b.ledger.tryLead('settlement'), false, 'one leader per duty');
+        assert.equal(await b.ledger.tryLead('health'), true, 'duties are led separately');
+        assert.equal(await c.ledger.tryLead('health'), false);
+        await b.close();
+        assert.equal(await c.ledger.tryLead('health'), true, "a closed replica's lead is free again");
+        assert.equal(await c.ledger.tryLead('settlement'), false);
+      } finally {
+        await c.close();
+        await b.close();
+        await a.close();
+      }
+    });
+
     it('every replica hears every replica’s capacity changes, after commit only', async () => {
       const [a, b] = await replicas();
       try {

@@ -11,6 +11,7 @@ import {
 import type { Account, AccountEntry, DepositResult, IdempotencyRecord, LedgerStore } from '../store.js';
 import { createBookingBatcher, turnBatched } from './batch.js';
 import { applyBookingUpdate, createBooking, idempotencyParams } from './bookings.js';
+import { createLeader } from './leader.js';
 import { CAPACITY_CHANNEL, createCapacityListener, createCapacityPublisher } from './notify.js';
 import { applyTransaction, ensureAccount } from './postings.js';
 import { readBooking, readBookings } from './rows.js';
@@ -71,6 +72,8 @@ export function createPostgresLedger(pool: PgPool, opts: PostgresLedgerOptions):
   const capacity = createCapacityListener(opts.listenClient, channel);
   const batcher = createBookingBatcher(pool);
   const publisher = createCapacityPublisher(pool, channel, { delayMs: opts.notifyDelayMs ?? 20 });
+  // Leads are scoped like the channel: replicas on one schema compete, other schemas do not.
+  const leader = createLeader(opts.listenClient, channel);
 
   // Every booking asks this first: the lookups of one turn share a query.
   const lookupOne = async ({ principal, key, now }: IdempotencyLookup) => {
@@ -284,8 +287,14 @@ export function createPostgresLedger(pool: PgPool, opts: PostgresLedgerOptions):
       return inTransaction(pool, verifyLedger);
     },
 
+    tryLead: (name) => {
+      guard();
+      return leader.tryLead(name);
+    },
+
     listening: () => capacity.ready(),
     async close() {
+      await leader.close();
       // Bookings already asked for are answered, and pending capacity events go out, on the pool,
       // which the caller ends after this.
       await batcher.idle();

@@ -250,5 +250,10 @@ export function createSqliteLedger(db: SqliteDb): LedgerStore {
     async verify() {
       return verifyLedger(db, q);
     },
+
+    // One process per SQLite file (a second process would not hear capacity events either).
+    async tryLead() {
+      return db.open;
+    },
   };
 }
