@@ -1,3 +1,4 @@
+/** One generated run of the ledger's property test: executes commands and checks the model's invariants. */
 import assert from 'node:assert/strict';
 import { createIdSource, type RandomSource } from '../storage/ids.js';
 import type { Store } from '../storage/store.js';
@@ -18,7 +19,6 @@ import { elapsedUsage, TokenMeter } from './settlement.js';
 import { isOpenBooking, isReservingLease } from './states.js';
 import type { BookingRecord, BookingStatus, Micros } from './store.js';
 
-/** One generated run of the ledger's property test: executes commands and checks the model's invariants. */
 /** Deterministic id randomness, so a failing seed reproduces exactly. */
 function seededRandom(seed: number): RandomSource {
   let x = seed >>> 0 || 1;
