@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { NODES_QUERY_KEYS } from '../src/market/index.js';
 import type { Offer } from '../src/protocol/schemas/offer.js';
@@ -134,6 +135,13 @@ describe('metrics, health and documentation', () => {
     );
     assert.match(body, /computemd_market_offers\{provider="aws"\} [1-9]\d*/);
     assert.match(body, /computemd_provider_up\{provider="local"\} 1/);
+  });
+  test("/health names the gateway's own DID, whose key is stored 0600 in the data dir", async () => {
+    const h = (await inject('/health')).json() as { did?: string };
+    assert.match(h.did ?? '', /^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]+$/); // Ed25519 did:key
+    const file = join(t.dataDir, 'gateway.key');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal((JSON.parse(readFileSync(file, 'utf8')) as { did: string }).did, h.did);
   });
   test('/health reports the market', async () => {
     const h = (await inject('/health')).json() as {

@@ -12,6 +12,7 @@ import {
 } from '../capabilities/index.js';
 import { ConfigError } from '../config/load.js';
 import type { GatewayConfig } from '../config/schema.js';
+import { ensureGatewayKey } from '../identity/gateway-key.js';
 import { ensureOperator } from '../identity/operator.js';
 import {
   createMarket,
@@ -97,6 +98,8 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   });
   await refresher.refreshAll();
   const { store: principals, created, tokenPath } = ensureOperator(config.data_dir, iso(clock.now()));
+  // The gateway's own key and DID (0600 in the data dir; created on first start).
+  const gatewayKey = ensureGatewayKey(config.data_dir);
   const store: Store = openStore({
     dataDir: config.data_dir,
     clock,
@@ -160,6 +163,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     logLevel: config.log_level,
     planning,
     ledger: ledger.service,
+    gatewayDid: gatewayKey.did,
     refreshCatalogs: catalogs
       ? async (req) => {
           const from = req.from ?? config.providers.catalog.refresh_url ?? SKYPILOT_CATALOG_BASE;

@@ -70,6 +70,8 @@ export interface GatewayDeps {
   logLevel: string;
   /** null until a store and solver are configured (tests of discovery alone). */
   planning: PlanningApi | null;
+  /** The gateway's own DID (identity/gateway-key.ts). */
+  gatewayDid?: string;
   /** Bookings, accounts and the ledger; null in discovery-only tests. */
   ledger?: LedgerService | null;
 }

@@ -175,6 +175,7 @@ export const HealthResponse = Type.Object(
     uptime_s: Type.Number(),
     offers: Type.Integer(),
     providers: Type.Object({ ok: Type.Integer(), total: Type.Integer() }),
+    did: Type.Optional(Type.String({ description: "The gateway's own DID (did:key, Ed25519)" })),
   },
   { $id: 'HealthResponse' },
 );

@@ -20,6 +20,7 @@ export function metaRoutes(app: FastifyInstance, deps: GatewayDeps): void {
         uptime_s: Math.round((deps.clock.now() - deps.startedAt) / 1000),
         offers: deps.discovery.offerCount(),
         providers: { ok, total: health.size },
+        ...(deps.gatewayDid ? { did: deps.gatewayDid } : {}),
       };
     },
   );
