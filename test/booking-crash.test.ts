@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { postgresSuites } from '../src/ledger/postgres/testing.js';
-import { packagePath } from '../src/util/paths.js';
+import { kill, killAllGateways, startGateway } from './helpers/serve.js';
 
 /**
  * Crash safety of POST /book (docs/ledger.md, "Idempotency"): the real gateway binary takes a few
@@ -17,81 +15,12 @@ import { packagePath } from '../src/util/paths.js';
  * ledger verifies: no booking, hold or reservation was half written, none exists without its key.
  */
 
-const BIN = packagePath('bin', 'computemd.js');
 const REQUESTS = 300;
 const KILL_AFTER_ACKS = 50;
-const BASE_ENV: NodeJS.ProcessEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([k]) => !k.startsWith('COMPUTEMD_') && !k.startsWith('VAST_')),
-);
-
 // biome-ignore lint/suspicious/noExplicitAny: the tests read loosely typed JSON replies
 type Json = Record<string, any>;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface Child {
-  proc: ChildProcess;
-  url: string;
-}
-
-/** Every gateway this file started and has not seen exit; the file's `after` kills what is left. */
-const live = new Set<ChildProcess>();
-after(async () => {
-  await Promise.all([...live].map((p) => kill(p, 'SIGKILL')));
-});
-
-function kill(proc: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  return new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-    proc.once('exit', () => resolve());
-    proc.kill(signal);
-  });
-}
-
-/** `computemd serve` as a real process; resolves once it prints that it is serving (after listen). */
-async function startGateway(dataDir: string, env: NodeJS.ProcessEnv): Promise<Child> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--data', dataDir], {
-    cwd: dataDir,
-    env: { ...BASE_ENV, COMPUTEMD_LOG_LEVEL: 'silent', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  live.add(proc);
-  proc.once('exit', () => live.delete(proc));
-  let stdout = '';
-  let stderr = '';
-  proc.stderr?.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`gateway not serving after 30 s; stderr: ${stderr}`));
-    }, 30_000);
-    proc.stdout?.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      if (/computemd: serving \d+ offers/.test(stdout)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited with ${code}; stderr: ${stderr}`));
-    });
-  });
-  return { proc, url: `http://127.0.0.1:${port}` };
-}
+after(killAllGateways);
 
 interface Reply {
   status: number;
@@ -140,7 +69,7 @@ function crashSuite(title: string, backend: () => { env: NodeJS.ProcessEnv; clea
     const dataDir = mkdtempSync(join(tmpdir(), 'computemd-crash-'));
     const { env, cleanup } = backend();
     after(async () => {
-      await Promise.all([...live].map((p) => kill(p, 'SIGKILL')));
+      await killAllGateways();
       rmSync(dataDir, { recursive: true, force: true });
       await cleanup();
     });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { packagePath } from '../src/util/paths.js';
+import { BASE_ENV, type Child, freePort, startGateway } from './helpers/serve.js';
 
 // The real binary (`node bin/computemd.js …`) against a real gateway process, started once for the
 // file. Every CLI run happens in an empty temp working dir with COMPUTEMD_* scrubbed from the
@@ -20,22 +20,6 @@ const dir = (name: string) => {
 };
 const CWD = dir('cwd');
 const DATA = join(ROOT, 'data'); // the gateway creates it (and admin.token) on first start
-const BASE_ENV: NodeJS.ProcessEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([k]) => !k.startsWith('COMPUTEMD_') && !k.startsWith('VAST_')),
-);
-
-/** A TCP port that was free a moment ago (bind 0, read it back, close). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Run {
   code: number;
@@ -57,53 +41,20 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   });
 }
 
-interface Serving {
-  proc: ChildProcess;
-  url: string;
-  /** Everything the process printed on stdout up to and including its "serving" line. */
-  stdout: string;
+interface Serving extends Child {
   stop(): Promise<number | null>;
 }
 
-/** `computemd serve` as a real process; resolves once it prints that it is serving (after listen). */
+/** `computemd serve` as a real process (helpers/serve.ts), with a stop that reports its exit code. */
 async function serve(dataDir: string): Promise<Serving> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--data', dataDir], {
-    cwd: CWD,
-    env: { ...BASE_ENV, COMPUTEMD_LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  proc.stderr?.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`gateway not serving after 20 s; stderr: ${stderr}`));
-    }, 20_000);
-    proc.stdout?.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      if (/computemd: serving \d+ offers/.test(stdout)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited with ${code}; stderr: ${stderr}`));
-    });
-  });
+  const child = await startGateway(dataDir, {}, CWD);
   return {
-    proc,
-    url: `http://127.0.0.1:${port}`,
-    stdout,
+    ...child,
     stop: () =>
       new Promise((resolve) => {
-        if (proc.exitCode !== null) return resolve(proc.exitCode);
-        proc.once('exit', (code) => resolve(code));
-        proc.kill('SIGTERM');
+        if (child.proc.exitCode !== null) return resolve(child.proc.exitCode);
+        child.proc.once('exit', (code) => resolve(code));
+        child.proc.kill('SIGTERM');
       }),
   };
 }
