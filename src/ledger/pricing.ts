@@ -93,19 +93,23 @@ export function priceOfferLine(
       offer_id: o.id,
       available: o.available,
     };
-  const price = usdToMicros(o.price_per_hour);
-  const gpuHours = a.nodes * a.hours * o.gpu_count;
+  const line = fixedLine(o, a.nodes, a.hours, usdToMicros(o.price_per_hour), pay);
+  return { ...line, baseline_cost: baseline(src, o, line.gpu_hours, a.nodes * a.hours) };
+}
+
+/** A line on a known offer, nodes and hours at a given node-hour price (no baseline yet). */
+function fixedLine(o: Offer, nodes: number, hours: number, price: Micros, pay: PaymentRequest): PricedLine {
   return {
     offer: o,
-    nodes: a.nodes,
-    hours: a.hours,
-    gpu_hours: gpuHours,
+    nodes,
+    hours,
+    gpu_hours: nodes * hours * o.gpu_count,
     cpu_fallback: false,
     asked: { provider: null, gpu_type: null },
     price_per_node_hour: price,
     price_per_million_tokens: tokenPrice(o, price, pay),
-    cost: lineCost(a.nodes, a.hours, price),
-    baseline_cost: baseline(src, o, gpuHours, a.nodes * a.hours),
+    cost: lineCost(nodes, hours, price),
+    baseline_cost: null,
   };
 }
 
@@ -209,20 +213,8 @@ export function pricePlanLine(
       offer_id: o.id,
       available: o.available,
     };
-  const price = usdToMicros(a.price_per_node_hour_usd);
-  const gpuHours = a.nodes * a.hours * o.gpu_count;
-  return {
-    offer: o,
-    nodes: a.nodes,
-    hours: a.hours,
-    gpu_hours: gpuHours,
-    cpu_fallback: false,
-    asked: { provider: null, gpu_type: null },
-    price_per_node_hour: price,
-    price_per_million_tokens: tokenPrice(o, price, pay),
-    cost: lineCost(a.nodes, a.hours, price),
-    baseline_cost: null,
-  };
+  // The plan's own savings figure stands for the booking, so lines carry no baseline.
+  return fixedLine(o, a.nodes, a.hours, usdToMicros(a.price_per_node_hour_usd), pay);
 }
 
 export function isProblem(x: PricedLine | PriceProblem): x is PriceProblem {
