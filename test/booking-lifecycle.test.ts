@@ -210,3 +210,30 @@ describe('who may do what', () => {
     await verifyOk();
   });
 });
+
+describe('the market view of reservations', () => {
+  test('a failed re-read after a booking is repaired by the next capacity event', async () => {
+    const a = await cheapest('resource_type=GPU_A&min_available=2');
+    const b = await cheapest('resource_type=GPU_B&min_available=2');
+    await credit('pr_operator', 10_000);
+    const ledger = t.gw.store.ledger;
+    const real = ledger.reserved.bind(ledger);
+    let failures = 1;
+    ledger.reserved = (ids) =>
+      failures-- > 0 ? Promise.reject(new Error('database unreachable')) : real(ids);
+    try {
+      const before = t.gw.market.reservedNodes(a.id);
+      const r1 = await call('POST', '/book', { allocations: [{ offer_id: a.id, nodes: 1, hours: 0.1 }] });
+      assert.equal(r1.statusCode, 201, r1.body);
+      await new Promise((res) => setImmediate(res));
+      assert.equal(t.gw.market.reservedNodes(a.id), before, 'the failed re-read left offer a stale');
+      const r2 = await call('POST', '/book', { allocations: [{ offer_id: b.id, nodes: 1, hours: 0.1 }] });
+      assert.equal(r2.statusCode, 201, r2.body);
+      await new Promise((res) => setImmediate(res));
+      assert.equal(t.gw.market.reservedNodes(a.id), before + 1, 'the next event re-read every reservation');
+      assert.equal(t.gw.market.reservedNodes(b.id), await real([b.id]).then((m) => m.get(b.id)));
+    } finally {
+      ledger.reserved = real;
+    }
+  });
+});

@@ -56,15 +56,23 @@ export function wireLedger(d: LedgerWiringDeps): LedgerWiring {
   });
   // Capacity events carry offer ids; the reserved figures are read back from the database, so the
   // market's view cannot drift from it however events interleave.
+  // A failed re-read (the database briefly unreachable) must not leave those offers stale until
+  // they change again: the next event re-reads every reservation instead of only its own.
+  let stale = false;
   const unsubscribe = d.store.ledger.onCapacityChange((ids) => {
+    const whole = stale;
+    stale = false;
     d.store.ledger
-      .reserved(ids)
+      .reserved(whole ? undefined : ids)
       .then((m) => {
+        if (whole) return d.market.applyReservations(m, 'replace');
         const patch = new Map<string, number>();
         for (const id of ids) patch.set(id, m.get(id) ?? 0);
         d.market.applyReservations(patch, 'patch');
       })
-      .catch(() => {});
+      .catch(() => {
+        stale = true;
+      });
   });
   return {
     service,
