@@ -22,6 +22,8 @@ export interface Store {
   plans: PlanRepository;
   /** Accounts, bookings, capacity and idempotency (ledger/store.ts), on the same database. */
   ledger: LedgerStore;
+  /** Principals, API keys, recorded UCANs and revocations (issue 5), on the same database. */
+  identity: IdentityRepository;
   /** Releases the connection. Idempotent; repository calls after it reject. */
   close(): Promise<void>;
 }
@@ -60,4 +62,73 @@ export interface PlanRepository {
    * holds at `t`) and returns how many it deleted.
    */
   deleteExpired(before: number): Promise<number>;
+}
+
+// ---------------------------------------------------------------- identity (issue 5)
+
+export type PrincipalRole = 'operator' | 'requester' | 'provider';
+
+/** Who a request acts for. The operator is `pr_operator`; others are `pr_…` ids (ids.ts). */
+export interface PrincipalRecord {
+  id: string;
+  role: PrincipalRole;
+  /** Human label, 1–100 characters; not unique. */
+  name: string;
+  /** A DID the principal controls (it may sign root UCANs and manifests with it); unique when set. */
+  did: string | null;
+  created_at: number;
+  /** Set when the operator disabled the principal: every token of it stops working. */
+  disabled_at: number | null;
+}
+
+export type TokenKind = 'api_key' | 'ucan';
+
+/**
+ * A credential the gateway issued or recorded. API keys are stored as a SHA-256 hash of the secret,
+ * never the secret; UCANs as their CID and decoded payload, never the signed JWT (a stored record
+ * cannot be replayed as a bearer token).
+ */
+export interface TokenRecord {
+  /** `tok_…` (ids.ts). */
+  id: string;
+  /** The principal whose authority the token carries. */
+  principal: string;
+  kind: TokenKind;
+  /** api_key: SHA-256 hex of the secret; ucan: the token's CID. Unique across all tokens. */
+  lookup: string;
+  label: string;
+  created_at: number;
+  /** Epoch ms; null: never expires. */
+  expires_at: number | null;
+  revoked_at: number | null;
+  /** api_key: `{prefix}` (the first characters, shown in lists); ucan: `{iss, aud, nbf, exp, cap, prf}`. JSON. */
+  detail: Record<string, unknown>;
+}
+
+export interface IdentityRepository {
+  /** Rejects with `DuplicateError` when the id, or a set `did`, is taken. */
+  insertPrincipal(p: PrincipalRecord): Promise<void>;
+  getPrincipal(id: string): Promise<PrincipalRecord | null>;
+  principalByDid(did: string): Promise<PrincipalRecord | null>;
+  /** Ordered by id ascending, ids `> after` when given; 1 ≤ limit ≤ 1000 (else RangeError). */
+  listPrincipals(opts: { after?: string; limit: number }): Promise<PrincipalRecord[]>;
+  /** Sets `disabled_at` if unset; returns the record as it now is, or null when unknown. */
+  disablePrincipal(id: string, at: number): Promise<PrincipalRecord | null>;
+
+  /** Rejects with `DuplicateError` when the id or the lookup is taken. */
+  insertToken(t: TokenRecord): Promise<void>;
+  getToken(id: string): Promise<TokenRecord | null>;
+  tokenByLookup(lookup: string): Promise<TokenRecord | null>;
+  /** Newest first (id descending), ids `< before` when given; one principal's when `principal` is set. */
+  listTokens(opts: { principal?: string; before?: string; limit: number }): Promise<TokenRecord[]>;
+  /** Sets `revoked_at` if unset (a second call keeps the first time); null when unknown. */
+  revokeToken(id: string, at: number): Promise<TokenRecord | null>;
+
+  /**
+   * Records a UCAN revocation by CID (any CID: a UCAN signed elsewhere is revoked the same way).
+   * Returns false when the CID was already revoked (the first record stays).
+   */
+  revokeUcan(r: { cid: string; at: number; by: string }): Promise<boolean>;
+  /** The first of `cids` that is revoked, in the order given, or null. */
+  firstRevoked(cids: readonly string[]): Promise<string | null>;
 }

@@ -3,6 +3,7 @@ import { CAPACITY_CHANNEL } from '../../ledger/postgres/notify.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import type { Store } from '../store.js';
 import { assertSchemaName, createClient, createPool } from './driver.js';
+import { createPostgresIdentityRepository } from './identity.js';
 import { applyMigrations, POSTGRES_MIGRATIONS } from './migrations.js';
 import { createPostgresPlanRepository } from './plans.js';
 
@@ -58,6 +59,7 @@ export function openPostgresStore(opts: PostgresStoreOptions): Store {
     kind: 'postgres',
     plans: createPostgresPlanRepository(pool, guard),
     ledger,
+    identity: createPostgresIdentityRepository(pool, guard),
     async migrate() {
       guard();
       await applyMigrations(pool, POSTGRES_MIGRATIONS, {

@@ -4,8 +4,9 @@ import { MigrationError } from '../errors.js';
 import type { PgPool } from './driver.js';
 
 /**
- * Schema migrations: an ordered, append-only list. The tables' migrations have the same ids and
- * names as SQLite's (sqlite/migrations.ts); id 3, a function, is PostgreSQL's own. Each is applied
+ * Schema migrations: an ordered, append-only list. The tables' migrations have the same names as
+ * SQLite's (sqlite/migrations.ts) and, up to 2, the same ids; id 3, a function, is PostgreSQL's
+ * own, so from there PostgreSQL's id is SQLite's plus one ("identity" is 3 there, 4 here). Each is applied
  * in its own transaction together with its record, so a failed migration leaves neither a
  * half-built schema nor a record (PostgreSQL DDL is transactional). Never edit or renumber a
  * released migration; add a new one.
@@ -42,6 +43,60 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   { id: 2, name: 'ledger', up: LEDGER_SCHEMA },
   // PostgreSQL only (SQLite has no id 3): no tables, the one-round-trip createBooking function.
   { id: 3, name: 'book_function', up: BOOK_FUNCTION },
+  {
+    id: 4,
+    name: 'identity',
+    // Kept in step with SQLite's migration 3 "identity". The unique constraints keep PostgreSQL's
+    // default names (principals_pkey, principals_did_key, tokens_pkey, tokens_lookup_key): the
+    // repository (identity.ts) tells a duplicate id from a duplicate did or lookup by them.
+    // Principals are never deleted (they are disabled), so tokens reference them with a plain
+    // foreign key. A revocation names a CID, not a token: a UCAN signed elsewhere is revoked the
+    // same way, so ucan_revocations has no reference.
+    up: `
+      CREATE TABLE principals (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('operator', 'requester', 'provider')),
+        name TEXT NOT NULL,
+        did TEXT COLLATE "C" UNIQUE,
+        created_at BIGINT NOT NULL,
+        disabled_at BIGINT
+      );
+
+      CREATE TABLE tokens (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        principal TEXT COLLATE "C" NOT NULL REFERENCES principals (id),
+        kind TEXT NOT NULL CHECK (kind IN ('api_key', 'ucan')),
+        -- api_key: SHA-256 hex of the secret; ucan: its CID. What authentication looks up.
+        lookup TEXT COLLATE "C" NOT NULL UNIQUE,
+        label TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT,
+        revoked_at BIGINT,
+        detail JSON NOT NULL CHECK (json_typeof(detail) = 'object')
+      );
+      -- One principal's tokens, newest first.
+      CREATE INDEX tokens_principal ON tokens (principal, id);
+
+      CREATE TABLE ucan_revocations (
+        cid TEXT COLLATE "C" PRIMARY KEY,
+        revoked_at BIGINT NOT NULL,
+        by TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    id: 5,
+    name: 'budget_accounts',
+    // A delegated token's spending cap is an account of kind 'budget'. accounts_kind_check is the
+    // name PostgreSQL gave the column CHECK in migration 2 (<table>_<column>_check). Unqualified:
+    // the runner's connection has the store's schema first on its search_path. ADD CONSTRAINT
+    // checks every existing row, which all pass (the new list only adds a kind).
+    up: `
+      ALTER TABLE accounts DROP CONSTRAINT accounts_kind_check;
+      ALTER TABLE accounts ADD CONSTRAINT accounts_kind_check
+        CHECK (kind IN ('requester', 'provider', 'escrow', 'fees', 'external', 'budget'));
+    `,
+  },
 ];
 
 const BOOKKEEPING = `

@@ -8,12 +8,13 @@ import { postgresSuites } from '../../ledger/postgres/testing.js';
 import { ManualClock } from '../../util/clock.js';
 import { describeStoreContract } from '../contract.js';
 import { MigrationError } from '../errors.js';
+import { describeIdentityContract } from '../identity-contract.js';
 import { openStore } from '../index.js';
 import { createPool } from './driver.js';
 import { applyMigrations, type Migration, openPostgresStore, POSTGRES_MIGRATIONS } from './index.js';
 
 /**
- * The PostgreSQL store against the shared suites (plans, ledger), each case in a fresh schema that
+ * The PostgreSQL store against the shared suites (plans, identity, ledger), each case in a fresh schema that
  * is dropped when the case closes its store, plus what is PostgreSQL's own: migrations under an
  * advisory lock, int8 parsing, schema isolation. Skipped, with the reason, without a server
  * (failing instead under COMPUTEMD_REQUIRE_POSTGRES=1): see ledger/postgres/testing.ts.
@@ -23,6 +24,7 @@ const T0 = 1_760_000_000_000;
 
 await postgresSuites('postgres store', ({ url: URL, admin, freshSchema, open, rawSql }) => {
   describeStoreContract('postgres', async () => open());
+  describeIdentityContract('postgres', async () => open());
   describeLedgerContract('postgres', async () => open(), { corrupt: rawSql });
 
   describe('postgres store', () => {
@@ -96,6 +98,56 @@ await postgresSuites('postgres store', ({ url: URL, admin, freshSchema, open, ra
         );
         assert.deepEqual((await pool.query('SELECT id FROM schema_migrations')).rows, [{ id: 1 }]);
         await assert.rejects(applyMigrations(pool, [bad, A], opts), MigrationError); // ids must increase
+      } finally {
+        await pool.end();
+        await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      }
+    });
+
+    it('migration 5 (budget_accounts) widens accounts.kind on a ledger with data, keeping every row', async () => {
+      const schema = freshSchema();
+      const pool = createPool({ url: URL, schema });
+      const opts = { now: T0, schema, where: 'test' };
+      const accounts = () => pool.query('SELECT * FROM accounts ORDER BY id').then((r) => r.rows);
+      try {
+        await applyMigrations(
+          pool,
+          POSTGRES_MIGRATIONS.filter((m) => m.id <= 4),
+          opts,
+        );
+        await pool.query(`INSERT INTO accounts (id, kind, owner, balance, credit_limit) VALUES
+          ('ext:card', 'external', 'card', -700, 0), ('req:pr_a', 'requester', 'pr_a', 700, 50)`);
+        await pool.query(
+          `INSERT INTO transactions (id, kind, at, memo) VALUES ('tx_1', 'deposit', 1, 'card')`,
+        );
+        await pool.query(`INSERT INTO postings (tx_id, account, amount) VALUES
+          ('tx_1', 'ext:card', -700), ('tx_1', 'req:pr_a', 700)`);
+        const before = await accounts();
+        await assert.rejects(
+          pool.query(`INSERT INTO accounts (id, kind, owner) VALUES ('budgets', 'budget', '')`),
+          /accounts_kind_check/,
+        );
+        assert.deepEqual((await applyMigrations(pool, POSTGRES_MIGRATIONS, opts)).applied, [5]);
+        assert.deepEqual(await accounts(), before);
+        await pool.query(`INSERT INTO accounts (id, kind, owner, credit_limit) VALUES
+          ('budgets', 'budget', '', 0), ('budget:bafy', 'budget', '', 500)`);
+        await assert.rejects(
+          pool.query(`INSERT INTO accounts (id, kind, owner) VALUES ('x', 'bogus', '')`),
+          /accounts_kind_check/,
+        );
+        await assert.rejects(
+          pool.query(`INSERT INTO postings (tx_id, account, amount) VALUES ('tx_1', 'req:nobody', 5)`),
+          /postings_account_fkey/,
+        );
+        // Exactly one CHECK on kind, under the default name, in this schema only.
+        const { rows } = await admin.query(
+          `SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'c' ORDER BY 1`,
+          [`${schema}.accounts`],
+        );
+        assert.deepEqual(
+          rows.map((r) => r.conname),
+          ['accounts_credit_limit_check', 'accounts_kind_check'],
+        );
       } finally {
         await pool.end();
         await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);

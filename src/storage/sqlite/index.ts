@@ -2,6 +2,7 @@ import { createSqliteLedger } from '../../ledger/sqlite/index.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import type { Store } from '../store.js';
 import { MEMORY_PATH, openSqliteDb } from './driver.js';
+import { createSqliteIdentityRepository } from './identity.js';
 import { applyMigrations, SQLITE_MIGRATIONS } from './migrations.js';
 import { createSqlitePlanRepository } from './plans.js';
 
@@ -32,6 +33,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     kind: 'sqlite',
     plans: createSqlitePlanRepository(db),
     ledger: createSqliteLedger(db),
+    identity: createSqliteIdentityRepository(db),
     async migrate() {
       applyMigrations(db, SQLITE_MIGRATIONS, clock.now(), where);
     },

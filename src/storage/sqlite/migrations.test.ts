@@ -93,3 +93,172 @@ describe('applyMigrations', () => {
     db.close();
   });
 });
+
+describe('foreignKeysOff migrations', () => {
+  const fkOn = (db: Database.Database) => db.pragma('foreign_keys', { simple: true });
+  const parent: Migration = {
+    id: 1,
+    name: 'parent',
+    up: `CREATE TABLE p (id TEXT PRIMARY KEY NOT NULL) STRICT;
+         CREATE TABLE c (id INTEGER PRIMARY KEY, p TEXT NOT NULL REFERENCES p (id)) STRICT;`,
+  };
+  // Rebuilds p without one of its rows: the copy leaves a child pointing at nothing.
+  const lossy: Migration = {
+    id: 2,
+    name: 'lossy',
+    foreignKeysOff: true,
+    up: `CREATE TABLE p_new (id TEXT PRIMARY KEY NOT NULL) STRICT;
+         INSERT INTO p_new SELECT id FROM p WHERE id <> 'gone';
+         DROP TABLE p;
+         ALTER TABLE p_new RENAME TO p;`,
+  };
+
+  it('rolls back a rebuild that breaks a reference, and restores foreign keys', () => {
+    const db = new Database(':memory:');
+    db.pragma('foreign_keys = ON');
+    applyMigrations(db, [parent], T0);
+    db.exec("INSERT INTO p VALUES ('kept'), ('gone'); INSERT INTO c (p) VALUES ('kept'), ('gone');");
+    assert.throws(
+      () => applyMigrations(db, [parent, lossy], T0),
+      (err: unknown) =>
+        err instanceof MigrationError &&
+        /migration 2 \("lossy"\) failed/.test(err.message) &&
+        /foreign key check found 1 broken reference: c row 2 → p/.test(err.message),
+    );
+    assert.deepEqual(recorded(db), [1]);
+    assert.deepEqual(db.prepare('SELECT id FROM p ORDER BY id').pluck().all(), ['gone', 'kept']);
+    assert.equal(fkOn(db), 1);
+    db.close();
+  });
+
+  it('leaves foreign keys off on a connection that had them off', () => {
+    const db = new Database(':memory:');
+    db.pragma('foreign_keys = OFF'); // better-sqlite3 builds SQLite with them on by default
+    applyMigrations(
+      db,
+      [parent, { ...lossy, name: 'rebuild', up: lossy.up.replace("WHERE id <> 'gone'", '') }],
+      T0,
+    );
+    assert.deepEqual(recorded(db), [1, 2]);
+    assert.equal(fkOn(db), 0);
+    db.close();
+  });
+
+  it('refuses to run inside a caller’s transaction, where foreign keys cannot be turned off', () => {
+    const db = new Database(':memory:');
+    applyMigrations(db, [parent], T0);
+    db.exec('BEGIN');
+    assert.throws(() => applyMigrations(db, [parent, lossy], T0), /outside any transaction/);
+    db.exec('ROLLBACK');
+    db.close();
+  });
+});
+
+describe('migration 4 (budget_accounts) on a ledger with data', () => {
+  it('upgrades a database at migration 2: every row kept, references intact, kind budget accepted', () => {
+    const db = new Database(':memory:');
+    db.pragma('foreign_keys = ON'); // as every store connection has them (driver.ts)
+    applyMigrations(
+      db,
+      SQLITE_MIGRATIONS.filter((m) => m.id <= 2),
+      T0,
+    );
+    db.exec(`
+      INSERT INTO accounts (id, kind, owner, balance, credit_limit) VALUES
+        ('ext:card', 'external', 'card', -700, 0),
+        ('req:pr_a', 'requester', 'pr_a', 400, 50),
+        ('escrow:pr_a', 'escrow', 'pr_a', 200, 0),
+        ('prov:vast', 'provider', 'vast', 75, 0),
+        ('fees', 'fees', '', 25, 0);
+      INSERT INTO transactions (id, kind, at, memo, rail, external_ref) VALUES
+        ('tx_1', 'deposit', 1, 'card', 'card', 'ch_1');
+      INSERT INTO transactions (id, kind, at, booking_id, memo) VALUES ('tx_2', 'hold', 2, 'bk_1', 'hold');
+      INSERT INTO postings (tx_id, account, amount) VALUES
+        ('tx_1', 'ext:card', -700), ('tx_1', 'req:pr_a', 700),
+        ('tx_2', 'req:pr_a', -300), ('tx_2', 'escrow:pr_a', 200), ('tx_2', 'prov:vast', 75), ('tx_2', 'fees', 25);
+    `);
+    const dump = (table: string) => db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all();
+    const before = {
+      accounts: dump('accounts'),
+      postings: dump('postings'),
+      transactions: dump('transactions'),
+    };
+    assert.throws(
+      () => db.prepare("INSERT INTO accounts (id, kind, owner) VALUES ('budget:bafy', 'budget', '')").run(),
+      /CHECK constraint failed/,
+    );
+
+    assert.deepEqual(
+      applyMigrations(db, SQLITE_MIGRATIONS, T0 + 1).applied,
+      SQLITE_MIGRATIONS.filter((m) => m.id > 2).map((m) => m.id),
+    );
+    assert.deepEqual(
+      { accounts: dump('accounts'), postings: dump('postings'), transactions: dump('transactions') },
+      before,
+    );
+    assert.equal(db.pragma('foreign_keys', { simple: true }), 1, 'foreign keys are back on');
+    assert.deepEqual(db.pragma('foreign_key_check'), []);
+    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+    assert.deepEqual(tables(db).includes('accounts_new'), false);
+
+    // The widened CHECK: budget accounts now fit, an unknown kind still does not.
+    db.prepare(
+      "INSERT INTO accounts (id, kind, owner, credit_limit) VALUES ('budget:bafy', 'budget', '', 500)",
+    ).run();
+    db.prepare("INSERT INTO accounts (id, kind, owner) VALUES ('budgets', 'budget', '')").run();
+    assert.throws(
+      () => db.prepare("INSERT INTO accounts (id, kind, owner) VALUES ('x', 'bogus', '')").run(),
+      /CHECK constraint failed/,
+    );
+    assert.throws(
+      () =>
+        db
+          .prepare("INSERT INTO accounts (id, kind, owner, credit_limit) VALUES ('y', 'budget', '', -1)")
+          .run(),
+      /CHECK constraint failed/,
+    );
+    // postings still references the (rebuilt) accounts table, from both sides.
+    db.prepare("INSERT INTO postings (tx_id, account, amount) VALUES ('tx_2', 'budget:bafy', 5)").run();
+    assert.throws(
+      () =>
+        db.prepare("INSERT INTO postings (tx_id, account, amount) VALUES ('tx_2', 'req:nobody', 5)").run(),
+      /FOREIGN KEY constraint failed/,
+    );
+    assert.throws(
+      () => db.prepare("DELETE FROM accounts WHERE id = 'fees'").run(),
+      /FOREIGN KEY constraint failed/,
+    );
+    const fk = db.prepare('SELECT "table" FROM pragma_foreign_key_list(\'postings\')').pluck().all();
+    assert.deepEqual([...fk].sort(), ['accounts', 'transactions']);
+    db.close();
+  });
+});
+
+describe('migration 3 (identity)', () => {
+  it('builds principals, tokens and ucan_revocations with their checks and the token listing index', () => {
+    const db = new Database(':memory:');
+    db.pragma('foreign_keys = ON');
+    applyMigrations(db, SQLITE_MIGRATIONS, T0);
+    db.exec(`INSERT INTO principals (id, role, name, created_at) VALUES ('pr_a', 'requester', 'a', 1)`);
+    const token = db.prepare(
+      `INSERT INTO tokens (id, principal, kind, lookup, label, created_at, detail) VALUES (?, ?, ?, ?, 'l', 1, ?)`,
+    );
+    token.run('tok_1', 'pr_a', 'api_key', 'h1', '{}');
+    assert.throws(() => token.run('tok_2', 'pr_x', 'api_key', 'h2', '{}'), /FOREIGN KEY constraint failed/);
+    assert.throws(() => token.run('tok_3', 'pr_a', 'password', 'h3', '{}'), /CHECK constraint failed/);
+    assert.throws(() => token.run('tok_4', 'pr_a', 'ucan', 'h4', '[1]'), /CHECK constraint failed/);
+    assert.throws(() => token.run('tok_5', 'pr_a', 'ucan', 'h5', 'not json'), /CHECK constraint failed/);
+    assert.throws(
+      () => db.exec(`INSERT INTO principals (id, role, name, created_at) VALUES ('pr_b', 'admin', 'b', 1)`),
+      /CHECK constraint failed/,
+    );
+    const plan = db
+      .prepare("EXPLAIN QUERY PLAN SELECT * FROM tokens WHERE principal = 'pr_a' ORDER BY id DESC LIMIT 5")
+      .all()
+      .map((r) => (r as { detail: string }).detail)
+      .join('\n');
+    assert.match(plan, /tokens_principal/);
+    assert.doesNotMatch(plan, /TEMP B-TREE/, 'the index gives the order; no sort step');
+    db.close();
+  });
+});

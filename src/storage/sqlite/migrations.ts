@@ -10,6 +10,13 @@ export interface Migration {
   id: number;
   name: string;
   up: string;
+  /**
+   * Runs with foreign keys off, for a migration that rebuilds a table other tables reference
+   * (https://www.sqlite.org/lang_altertable.html#otheralter): the runner turns them off before its
+   * transaction (the pragma is a no-op inside one), runs `PRAGMA foreign_key_check` before the
+   * commit, rolling back on any violation, and restores the connection's setting afterwards.
+   */
+  foreignKeysOff?: true;
 }
 
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
@@ -131,6 +138,68 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX idempotency_expires ON idempotency (expires_at);
     `,
   },
+  {
+    id: 3,
+    name: 'identity',
+    // Kept in step with PostgreSQL's migration 4 "identity". Principals are never deleted (they are
+    // disabled), so tokens reference them with a plain foreign key. A revocation names a CID, not a
+    // token: a UCAN signed elsewhere is revoked the same way, so ucan_revocations has no reference.
+    up: `
+      CREATE TABLE principals (
+        id TEXT PRIMARY KEY NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('operator', 'requester', 'provider')),
+        name TEXT NOT NULL,
+        did TEXT UNIQUE,
+        created_at INTEGER NOT NULL,
+        disabled_at INTEGER
+      ) STRICT;
+
+      CREATE TABLE tokens (
+        id TEXT PRIMARY KEY NOT NULL,
+        principal TEXT NOT NULL REFERENCES principals (id),
+        kind TEXT NOT NULL CHECK (kind IN ('api_key', 'ucan')),
+        -- api_key: SHA-256 hex of the secret; ucan: its CID. What authentication looks up.
+        lookup TEXT NOT NULL UNIQUE,
+        label TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        revoked_at INTEGER,
+        detail TEXT NOT NULL CHECK (json_valid(detail) AND json_type(detail) = 'object')
+      ) STRICT;
+      -- One principal's tokens, newest first.
+      CREATE INDEX tokens_principal ON tokens (principal, id);
+
+      CREATE TABLE ucan_revocations (
+        cid TEXT PRIMARY KEY NOT NULL,
+        revoked_at INTEGER NOT NULL,
+        by TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    id: 4,
+    name: 'budget_accounts',
+    // A delegated token's spending cap is an account of kind 'budget'. SQLite cannot alter a CHECK,
+    // so accounts is rebuilt by the documented procedure (lang_altertable.html#otheralter): new
+    // table, copy, drop, rename. postings references accounts by name, so once the new table
+    // carries the name the reference holds again; the runner checks that (foreignKeysOff). accounts
+    // has no indexes, triggers or views of its own to recreate.
+    foreignKeysOff: true,
+    up: `
+      CREATE TABLE accounts_new (
+        id TEXT PRIMARY KEY NOT NULL,
+        kind TEXT NOT NULL
+          CHECK (kind IN ('requester', 'provider', 'escrow', 'fees', 'external', 'budget')),
+        owner TEXT NOT NULL,
+        balance INTEGER NOT NULL DEFAULT 0,
+        credit_limit INTEGER NOT NULL DEFAULT 0 CHECK (credit_limit >= 0)
+      ) STRICT;
+      INSERT INTO accounts_new (id, kind, owner, balance, credit_limit)
+        SELECT id, kind, owner, balance, credit_limit FROM accounts;
+      DROP TABLE accounts;
+      ALTER TABLE accounts_new RENAME TO accounts;
+    `,
+  },
 ];
 
 const LEDGER = `
@@ -188,9 +257,13 @@ export function applyMigrations(
     const run = db.transaction(() => {
       if (has.get(m.id) !== undefined) return false;
       db.exec(m.up);
+      if (m.foreignKeysOff) assertForeignKeysHold(db);
       record.run(m.id, m.name, now);
       return true;
     });
+    // Toggle the pragma only while the migration is missing; the transaction re-checks under the lock.
+    const fkOff = m.foreignKeysOff === true && has.get(m.id) === undefined;
+    const fkWas = fkOff ? foreignKeysOff(db, m) : false;
     try {
       if (run.immediate()) applied.push(m.id);
     } catch (err) {
@@ -199,7 +272,32 @@ export function applyMigrations(
         [],
         { cause: err },
       );
+    } finally {
+      if (fkOff) db.pragma(`foreign_keys = ${fkWas ? 'ON' : 'OFF'}`);
     }
   }
   return { applied };
+}
+
+/** Turns foreign keys off for `m` and returns whether they were on. */
+function foreignKeysOff(db: SqliteDb, m: Migration): boolean {
+  // Inside a transaction the pragma silently does nothing, and the rebuild would cascade or fail.
+  if (db.inTransaction)
+    throw new MigrationError(
+      `migration ${m.id} ("${m.name}") must turn foreign keys off, which SQLite cannot do inside a ` +
+        'transaction. To fix: call applyMigrations outside any transaction.',
+    );
+  const was = db.pragma('foreign_keys', { simple: true }) === 1;
+  db.pragma('foreign_keys = OFF');
+  return was;
+}
+
+/** Throws (so the transaction rolls back) when any row references a missing parent. */
+function assertForeignKeysHold(db: SqliteDb): void {
+  const bad = db.pragma('foreign_key_check') as { table: string; rowid: number; parent: string }[];
+  if (bad.length === 0) return;
+  const some = bad.slice(0, 5).map((r) => `${r.table} row ${r.rowid} → ${r.parent}`);
+  throw new Error(
+    `foreign key check found ${bad.length} broken reference${bad.length > 1 ? 's' : ''}: ${some.join(', ')}`,
+  );
 }

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { ManualClock } from '../../util/clock.js';
 import { describeStoreContract } from '../contract.js';
 import { MigrationError } from '../errors.js';
+import { describeIdentityContract } from '../identity-contract.js';
 import { DB_FILE, openStore } from '../index.js';
 import { openSqliteDb } from './driver.js';
 import { openSqliteStore } from './index.js';
@@ -26,6 +27,8 @@ function freshDir(): string {
 
 describeStoreContract('sqlite file', async () => openSqliteStore({ path: join(freshDir(), DB_FILE) }));
 describeStoreContract('sqlite :memory:', async () => openSqliteStore({ path: ':memory:' }));
+describeIdentityContract('sqlite file', async () => openSqliteStore({ path: join(freshDir(), DB_FILE) }));
+describeIdentityContract('sqlite :memory:', async () => openSqliteStore({ path: ':memory:' }));
 
 const T0 = 1_760_000_000_000;
 const plan = { id: 'plan_a', requester: 'pr_a', created_at: T0, expires_at: T0 + 1, request: {}, plan: {} };
