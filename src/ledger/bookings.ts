@@ -3,6 +3,7 @@ import type { IdSource } from '../storage/ids.js';
 import type { PlanRepository } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { escrowAccount, requesterAccount } from './accounts.js';
+import { budgetExceeded, budgetsOf, checkLines, mirrorBudgets, type SpendLimit } from './budgets.js';
 import { IDEMPOTENCY_TTL_MS, requestHash } from './idempotency.js';
 import { mulDiv } from './money.js';
 import type { OfferSource, PricedLine } from './pricing.js';
@@ -28,6 +29,14 @@ export interface BookingDeps {
   clock: Clock;
   /** Seconds a streaming hold covers ahead (default 3600). */
   windowS: number;
+  /**
+   * Verifies a signed workload manifest for `principal` (its DID must have signed it); absent, a
+   * booking that carries one is refused (422) rather than stored unchecked.
+   */
+  verifyManifest?: (
+    jws: string,
+    principal: string,
+  ) => Promise<{ ok: true; digest: string; signer: string } | { ok: false; problem: Problem }>;
   /** Re-plans a stored quote's request; gives the fresh plan's id (for a 409 when the quote sold out). */
   replan?: (request: unknown, principal: string) => Promise<string | null>;
 }
@@ -54,6 +63,8 @@ export async function createBooking(
   principal: string,
   body: unknown,
   key: string | null,
+  /** The caveats of the delegated token that books, one per token in its chain (budgets.ts). */
+  limits: readonly SpendLimit[] = [],
 ): Promise<Outcome> {
   const now = d.clock.now();
   const hash = requestHash(body);
@@ -92,9 +103,20 @@ export async function createBooking(
       ),
     );
 
+  let manifest: { digest: string; signer: string; jws: string } | null = null;
+  if (req.manifest !== null) {
+    if (!d.verifyManifest)
+      return fail(
+        problem('unprocessable', 'This gateway cannot verify workload manifests.', { param: '/manifest' }),
+      );
+    const v = await d.verifyManifest(req.manifest, principal);
+    if (!v.ok) return fail(v.problem);
+    manifest = { digest: v.digest, signer: v.signer, jws: req.manifest };
+  }
+
   const skip = new Set<string>();
   for (let attempt = 0; ; attempt++) {
-    const priced = await priceRequest(d, req, skip, now);
+    const priced = await priceRequest(d, req, skip, now, principal);
     if ('problem' in priced) {
       if (priced.soldOutPlan && d.replan) {
         const fresh = await d.replan(priced.soldOutPlan, principal).catch(() => null);
@@ -102,7 +124,15 @@ export async function createBooking(
       }
       return fail(priced.problem);
     }
-    const booking = buildBooking(d, principal, req, priced.lines, priced.summary, rail.name, now);
+    const refused = checkLines(priced.lines, limits);
+    if (refused) return fail(refused);
+    const budgets = budgetsOf(limits);
+    // The cap is the budget account's credit limit; setting it again to the same value is harmless.
+    for (const b of budgets) await d.store.setCreditLimit(b.account, b.limit);
+    // The manifest is kept whole: node agents verify it again before anything runs (issue 6).
+    const summary = manifest ? { ...priced.summary, manifest } : priced.summary;
+    const booking = buildBooking(d, principal, req, priced.lines, summary, rail.name, now);
+    if (budgets.length > 0) booking.payment.budgets = budgets.map((b) => b.account);
     const response = bookingToWire(booking);
     const idem: IdempotencyRecord | null = key
       ? {
@@ -121,17 +151,21 @@ export async function createBooking(
       reservations: reservations(d, priced.lines),
       hold:
         booking.held > 0
-          ? {
-              id: d.ids.next('tx'),
-              kind: 'hold',
-              at: now,
-              booking_id: booking.id,
-              memo: `hold for ${booking.id}`,
-              postings: [
-                { account: requesterAccount(principal), amount: -booking.held },
-                { account: escrowAccount(principal), amount: booking.held },
-              ],
-            }
+          ? mirrorBudgets(
+              {
+                id: d.ids.next('tx'),
+                kind: 'hold',
+                at: now,
+                booking_id: booking.id,
+                memo: `hold for ${booking.id}`,
+                postings: [
+                  { account: requesterAccount(principal), amount: -booking.held },
+                  { account: escrowAccount(principal), amount: booking.held },
+                ],
+              },
+              principal,
+              booking.payment.budgets,
+            )
           : null,
       idempotency: idem,
     });
@@ -144,7 +178,9 @@ export async function createBooking(
           : fail(r.response as Problem);
       case 'idempotency_mismatch':
         return fail(idempotencyMismatch(r.scope));
-      case 'insufficient_funds':
+      case 'insufficient_funds': {
+        const budget = budgets.find((b) => b.account === r.account);
+        if (budget) return fail(budgetExceeded(budget, r.needed, r.balance));
         return fail(
           problem(
             'payment-required',
@@ -152,6 +188,7 @@ export async function createBooking(
             { param: '/allocations', needed_usd: r.needed / 1e6, balance_usd: r.balance / 1e6 },
           ),
         );
+      }
       case 'sold_out': {
         // Provider-named allocations move to the next cheapest offer; offer ids and plans do not.
         const movable =

@@ -32,7 +32,10 @@ function oneOf<T extends string>(v: unknown, allowed: readonly T[], what: string
 
 export function checkAccountId(id: string): { kind: string; owner: string } {
   const parsed = typeof id === 'string' ? parseAccountId(id) : null;
-  if (!parsed) throw new RangeError(`${String(id)} is not an account id (req:, escrow:, prov:, ext:, fees)`);
+  if (!parsed)
+    throw new RangeError(
+      `${String(id)} is not an account id (req:, escrow:, prov:, ext:, budget:, fees, budgets)`,
+    );
   return parsed;
 }
 

@@ -33,6 +33,8 @@ export async function priceRequest(
   req: BookingRequest,
   skip: ReadonlySet<string>,
   now: number,
+  /** Who books: a plan another principal quoted is not found for them (issue 5, isolation). */
+  principal: string | null = null,
 ): Promise<Priced | { problem: Problem; soldOutPlan?: unknown }> {
   const lines: PricedLine[] = [];
   const toProblem = (p: PriceProblem): Problem =>
@@ -48,7 +50,7 @@ export async function priceRequest(
         : problem('unprocessable', p.detail, { param: p.param });
   if (req.form === 'plan') {
     const stored = await d.plans.get(req.plan_id);
-    if (!stored)
+    if (!stored || (principal !== null && stored.requester !== null && stored.requester !== principal))
       return {
         problem: problem('not-found', `No plan ${req.plan_id}. Plans come from POST /orchestrate.`, {
           param: '/plan_id',

@@ -44,8 +44,9 @@ export type BookingRequest =
       plan: string | null;
       allocations: (ProviderAllocation | OfferAllocation)[];
       payment: PaymentRequest;
+      manifest: string | null;
     }
-  | { form: 'plan'; plan_id: string; payment: PaymentRequest };
+  | { form: 'plan'; plan_id: string; payment: PaymentRequest; manifest: string | null };
 
 const MODELS: readonly PaymentModel[] = ['per_second', 'per_token', 'per_epoch'];
 const MAX_ALLOCATIONS = 64;
@@ -66,17 +67,27 @@ export function parseBookingRequest(
     );
     return { ok: false, problems };
   }
-  const known = new Set(['plan', 'plan_id', 'allocations', 'payment', 'requester']);
+  const known = new Set(['plan', 'plan_id', 'allocations', 'payment', 'requester', 'manifest']);
   for (const k of Object.keys(body))
     if (!known.has(k)) bad(`/${k}`, `unknown field "${k}"; allowed: ${[...known].join(', ')}`);
   const payment = parsePayment(body.payment, bad);
+  // A signed workload manifest (identity/manifest.ts): its signature is checked by the booking service.
+  const manifest = body.manifest === undefined ? null : body.manifest;
+  if (
+    manifest !== null &&
+    (typeof manifest !== 'string' || manifest.length === 0 || manifest.length > 65_536)
+  )
+    bad('/manifest', 'manifest must be a compact JWS (the signed workload manifest), at most 64 KiB');
 
   if (body.plan_id !== undefined) {
     if (typeof body.plan_id !== 'string' || !/^plan_[0-9a-z]{26}$/.test(body.plan_id))
       bad('/plan_id', 'plan_id must be a plan id from POST /orchestrate (plan_…)');
     if (body.allocations !== undefined) bad('/allocations', 'give either plan_id or allocations, not both');
     if (problems.length) return { ok: false, problems };
-    return { ok: true, value: { form: 'plan', plan_id: body.plan_id as string, payment } };
+    return {
+      ok: true,
+      value: { form: 'plan', plan_id: body.plan_id as string, payment, manifest: manifest as string | null },
+    };
   }
   if (body.plan !== undefined && typeof body.plan !== 'string')
     bad('/plan', 'plan must be a string such as "distributed"');
@@ -139,6 +150,7 @@ export function parseBookingRequest(
       plan: typeof body.plan === 'string' ? body.plan : null,
       allocations: out,
       payment,
+      manifest: manifest as string | null,
     },
   };
 }

@@ -2,6 +2,7 @@ import { type Problem, problem } from '../protocol/problem.js';
 import { iso } from '../util/clock.js';
 import { externalAccount, parseAccountId, requesterAccount } from './accounts.js';
 import { type BookingDeps, createBooking, idempotencyMismatch, type Outcome } from './bookings.js';
+import { mirrorBudgets, type SpendLimit } from './budgets.js';
 import { IDEMPOTENCY_TTL_MS, requestHash } from './idempotency.js';
 import { microsToUsd, usdToMicros } from './money.js';
 import { settleBooking, type UsageSource } from './settlement.js';
@@ -23,6 +24,8 @@ export interface LedgerDeps extends BookingDeps {
 export interface Caller {
   id: string;
   role: 'operator' | 'requester' | 'provider';
+  /** Caveats of the delegated token the caller acts through, one per token in its chain. */
+  limits?: readonly SpendLimit[];
 }
 
 const fail = (p: Problem): Outcome => ({ ok: false, problem: p });
@@ -43,9 +46,15 @@ export interface LedgerService {
 
 export function createLedgerService(d: LedgerDeps): LedgerService {
   const store = d.store;
-  const available = async (principal: string): Promise<Micros> => {
-    const a = await store.getAccount(requesterAccount(principal));
+  const free = async (id: string): Promise<Micros> => {
+    const a = await store.getAccount(id);
     return a ? a.balance + a.credit_limit : 0;
+  };
+  /** What a booking's requester can still commit: its account, capped by each budget of the booking. */
+  const available = async (b: BookingRecord): Promise<Micros> => {
+    let n = await free(requesterAccount(b.requester));
+    for (const budget of b.payment.budgets ?? []) n = Math.min(n, await free(budget));
+    return Math.max(0, n);
   };
 
   /** Re-reads and recomputes on a lost race (another settle or a cancel moved the version). */
@@ -61,7 +70,7 @@ export function createLedgerService(d: LedgerDeps): LedgerService {
         now: d.clock.now(),
         usage: d.usage,
         feeBps: d.feeBps,
-        available: await available(b.requester),
+        available: await available(b),
         windowS: d.windowS,
         txId: d.ids.next('tx'),
         reason,
@@ -70,6 +79,7 @@ export function createLedgerService(d: LedgerDeps): LedgerService {
       // Another booking settled later in the same pass may return money to this requester.
       if (deferOverdraw && u.status === 'overdrawn') return 'deferred';
       if (idem) u.idempotency = idem;
+      if (u.transaction) u.transaction = mirrorBudgets(u.transaction, b.requester, b.payment.budgets);
       const r = await store.applyBookingUpdate(u);
       if (r.kind === 'updated') return r.booking;
       if (r.kind === 'not_found') return null;
@@ -89,7 +99,7 @@ export function createLedgerService(d: LedgerDeps): LedgerService {
     );
 
   return {
-    book: (c, body, key) => createBooking(d, c.id, body, key),
+    book: (c, body, key) => createBooking(d, c.id, body, key, c.limits ?? []),
 
     async get(c, id) {
       const b = await store.getBooking(id);

@@ -25,7 +25,7 @@ export type Micros = number;
 
 // ---------------------------------------------------------------- accounts
 
-export type AccountKind = 'requester' | 'provider' | 'escrow' | 'fees' | 'external';
+export type AccountKind = 'requester' | 'provider' | 'escrow' | 'fees' | 'external' | 'budget';
 
 /**
  * Account ids are derived, never random, so any code can name an account without a lookup:
@@ -134,6 +134,11 @@ export interface BookingRecord {
     /** Seconds per settlement epoch: 1 for per_second, 3600 (hour) or 86400 (day) for per_epoch. */
     epoch_s: number;
     rail: string;
+    /**
+     * Budget accounts (`budget:<token cid>`) of the delegated token that booked and of every token
+     * above it with a `max_spend_usd`: each moves with the requester's account (budgets.ts).
+     */
+    budgets?: string[];
   };
   /** Sum of the leases' `cost`. */
   total_cost: Micros;

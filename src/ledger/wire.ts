@@ -34,6 +34,8 @@ export interface BookingWire {
     settled_usd: number;
   };
   simulated: boolean;
+  /** The signed workload manifest the booking carries, or null. */
+  manifest: { digest: string; signer: string } | null;
 }
 
 export interface AllocationWire {
@@ -125,5 +127,10 @@ export function bookingToWire(b: BookingRecord): BookingWire {
       settled_usd: microsToUsd(b.settled),
     },
     simulated: s.simulated === true,
+    manifest: isManifest(s.manifest) ? { digest: s.manifest.digest, signer: s.manifest.signer } : null,
   };
+}
+
+function isManifest(v: unknown): v is { digest: string; signer: string } {
+  return typeof v === 'object' && v !== null && typeof (v as { digest?: unknown }).digest === 'string';
 }

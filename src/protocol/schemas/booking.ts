@@ -125,6 +125,16 @@ export const BookingWireSchema = Type.Object(
       { additionalProperties: true },
     ),
     simulated: Type.Boolean(),
+    manifest: Type.Union(
+      [
+        Type.Object({
+          digest: Type.String({ description: 'SHA-256 hex of the compact JWS as signed' }),
+          signer: Type.String({ description: "The requester's DID that signed it" }),
+        }),
+        Type.Null(),
+      ],
+      { description: 'The signed workload manifest this booking carries (verified at booking), or null' },
+    ),
   },
   { $id: 'Booking', additionalProperties: true },
 );
