@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -310,6 +311,171 @@ describe('loadConfig: Vast is enabled by its key in the environment', () => {
         { enabled: vast.enabled, api_key: vast.api_key },
         { enabled: c.enabled, api_key: c.api_key },
       );
+    });
+  }
+});
+
+describe('loadConfig: rate limits', () => {
+  const cases: { name: string; env?: NodeJS.ProcessEnv; file?: unknown; want: Record<string, unknown> }[] = [
+    {
+      name: 'nothing given: on, 600 per IP and 3000 per principal a minute',
+      want: { enabled: true, per_ip: 600, per_principal: 3000, window_ms: 60_000 },
+    },
+    {
+      name: 'the file sets every key (window_s 5 → 5000 ms)',
+      file: { rate_limit: { enabled: false, per_ip: 10, per_principal: 20, window_s: 5 } },
+      want: { enabled: false, per_ip: 10, per_principal: 20, window_ms: 5000 },
+    },
+    {
+      name: 'COMPUTEMD_RATE_LIMIT=off beats the file',
+      env: { COMPUTEMD_RATE_LIMIT: 'off' },
+      file: { rate_limit: { enabled: true } },
+      want: { enabled: false, per_ip: 600, per_principal: 3000, window_ms: 60_000 },
+    },
+    {
+      name: 'COMPUTEMD_RATE_LIMIT=on beats the file',
+      env: { COMPUTEMD_RATE_LIMIT: 'on' },
+      file: { rate_limit: { enabled: false, per_ip: 7 } },
+      want: { enabled: true, per_ip: 7, per_principal: 3000, window_ms: 60_000 },
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const cwd = cwdWith(c.file ? { 'computemd.config.json': JSON.stringify(c.file) } : {});
+      assert.deepEqual(loadConfig({}, c.env ?? {}, cwd).rate_limit, c.want);
+    });
+  }
+
+  const errors = [
+    {
+      env: { COMPUTEMD_RATE_LIMIT: 'no' },
+      key: 'COMPUTEMD_RATE_LIMIT',
+      message: /must be on or off \(got "no"\)/,
+    },
+    { file: { rate_limit: { per_ip: 0 } }, key: 'rate_limit.per_ip', message: /\(got 0\)/ },
+    { file: { rate_limit: { window: 60 } }, key: 'rate_limit.window', message: /unknown key/ },
+  ];
+  for (const c of errors) {
+    it(`${c.key}: an error naming it`, () => {
+      const cwd = cwdWith(c.file ? { 'computemd.config.json': JSON.stringify(c.file) } : {});
+      const err = configError(() => loadConfig({}, c.env ?? {}, cwd));
+      assert.equal(err.key, c.key);
+      assert.match(err.message, c.message);
+    });
+  }
+});
+
+describe('loadConfig: TLS certificate and key', () => {
+  // A self-signed P-256 certificate and its key, and a second key that is not the certificate's.
+  const dir = cwdWith();
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  openssl(
+    ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
+    ...[
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+    ],
+  );
+  openssl(
+    'genpkey',
+    '-algorithm',
+    'EC',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-out',
+    join(dir, 'other.pem'),
+  );
+  writeFileSync(join(dir, 'junk.pem'), 'not a key\n');
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  const pem = { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
+
+  it('neither given: plain HTTP (null)', () => {
+    assert.equal(loadConfig({}, {}, dir).tls, null);
+  });
+
+  const sources: { name: string; flags?: ConfigFlags; env?: NodeJS.ProcessEnv; file?: unknown }[] = [
+    { name: '--tls-cert and --tls-key', flags: { tls_cert: cert, tls_key: key } },
+    {
+      name: 'COMPUTEMD_TLS_CERT and COMPUTEMD_TLS_KEY',
+      env: { COMPUTEMD_TLS_CERT: cert, COMPUTEMD_TLS_KEY: key },
+    },
+    // Relative paths in the file resolve against the working dir, as data_dir does.
+    {
+      name: 'tls.cert and tls.key in the file (relative)',
+      file: { tls: { cert: 'cert.pem', key: 'key.pem' } },
+    },
+    {
+      name: 'a flag beats the environment, per file (the env key is junk)',
+      flags: { tls_cert: cert, tls_key: key },
+      env: { COMPUTEMD_TLS_KEY: join(dir, 'junk.pem') },
+    },
+  ];
+  for (const s of sources) {
+    it(`${s.name}: both read and checked`, () => {
+      const cwd = s.file ? cwdWith({ 'computemd.config.json': JSON.stringify(s.file) }) : dir;
+      if (s.file)
+        for (const f of ['cert.pem', 'key.pem']) writeFileSync(join(cwd, f), readFileSync(join(dir, f)));
+      const tls = loadConfig(s.flags ?? {}, s.env ?? {}, cwd).tls;
+      assert.deepEqual(tls, { ...pem, cert_file: join(cwd, 'cert.pem'), key_file: join(cwd, 'key.pem') });
+    });
+  }
+
+  const errors: {
+    name: string;
+    flags?: ConfigFlags;
+    env?: NodeJS.ProcessEnv;
+    key: string;
+    message: RegExp;
+  }[] = [
+    {
+      name: 'a certificate without a key names --tls-key',
+      flags: { tls_cert: cert },
+      key: 'tls.key',
+      message: /certificate is set but no key: give --tls-key FILE \(or COMPUTEMD_TLS_KEY, or tls\.key/,
+    },
+    {
+      name: 'a key without a certificate names --tls-cert',
+      env: { COMPUTEMD_TLS_KEY: key },
+      key: 'tls.cert',
+      message: /key is set but no certificate: give --tls-cert FILE/,
+    },
+    {
+      name: 'a missing file names the file',
+      flags: { tls_cert: cert, tls_key: 'nope.pem' },
+      key: 'tls.key',
+      message: /cannot read .*nope\.pem \(ENOENT\)\. To fix: point --tls-key FILE/,
+    },
+    {
+      name: 'a certificate that is not PEM',
+      flags: { tls_cert: join(dir, 'junk.pem'), tls_key: key },
+      key: 'tls.cert',
+      message: /junk\.pem is not a PEM certificate$/,
+    },
+    {
+      name: 'a key that is not PEM',
+      flags: { tls_cert: cert, tls_key: join(dir, 'junk.pem') },
+      key: 'tls.key',
+      message: /junk\.pem is not an unencrypted PEM private key$/,
+    },
+    {
+      name: "a key that is not the certificate's",
+      flags: { tls_cert: cert, tls_key: join(dir, 'other.pem') },
+      key: 'tls.key',
+      message: /other\.pem does not belong to the certificate in .*cert\.pem$/,
+    },
+  ];
+  for (const c of errors) {
+    it(c.name, () => {
+      const err = configError(() => loadConfig(c.flags ?? {}, c.env ?? {}, dir));
+      assert.equal(err.key, c.key);
+      assert.match(err.message, c.message);
     });
   }
 });

@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
@@ -22,6 +23,8 @@ export interface ConfigFlags {
   data_dir?: string;
   config?: string;
   seed?: number;
+  tls_cert?: string;
+  tls_key?: string;
 }
 
 const FILE_NAMES = ['computemd.config.json', 'computemd.config.yaml', 'computemd.config.yml'];
@@ -112,6 +115,71 @@ function databaseSchema(v: string | undefined): string | null {
   return v;
 }
 
+function rateLimitSwitch(v: string | undefined): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'on' || v === 'off') return v === 'on';
+  throw new ConfigError('COMPUTEMD_RATE_LIMIT', `must be on or off (got ${JSON.stringify(v)})`);
+}
+
+const TLS_SOURCES = {
+  cert: '--tls-cert FILE (or COMPUTEMD_TLS_CERT, or tls.cert in the config file)',
+  key: '--tls-key FILE (or COMPUTEMD_TLS_KEY, or tls.key in the config file)',
+} as const;
+
+/** A TLS file's text; a missing or unreadable file names itself and the flag that set it. */
+function readTlsFile(which: 'cert' | 'key', path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new ConfigError(
+      `tls.${which}`,
+      `cannot read ${path} (${why}). To fix: point ${TLS_SOURCES[which]} at a readable PEM file`,
+    );
+  }
+}
+
+/**
+ * Both TLS files or neither. They are read and parsed here, so a wrong path, a file that is not PEM
+ * or a key that does not belong to the certificate is a config error (exit 2), not a crash inside
+ * the server. Messages name the files, never their contents.
+ */
+function loadTls(cert: string | undefined, key: string | undefined, cwd: string): GatewayConfig['tls'] {
+  if (cert === undefined && key === undefined) return null;
+  if (key === undefined)
+    throw new ConfigError(
+      'tls.key',
+      `a TLS certificate is set but no key: give ${TLS_SOURCES.key}, or drop the certificate to serve plain HTTP`,
+    );
+  if (cert === undefined)
+    throw new ConfigError(
+      'tls.cert',
+      `a TLS key is set but no certificate: give ${TLS_SOURCES.cert}, or drop the key to serve plain HTTP`,
+    );
+  const certFile = resolve(cwd, cert);
+  const keyFile = resolve(cwd, key);
+  const certPem = readTlsFile('cert', certFile);
+  const keyPem = readTlsFile('key', keyFile);
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(certPem);
+  } catch {
+    throw new ConfigError('tls.cert', `${certFile} is not a PEM certificate`);
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(keyPem);
+  } catch {
+    throw new ConfigError('tls.key', `${keyFile} is not an unencrypted PEM private key`);
+  }
+  if (!x509.checkPrivateKey(privateKey))
+    throw new ConfigError(
+      'tls.key',
+      `the key in ${keyFile} does not belong to the certificate in ${certFile}`,
+    );
+  return { cert: certPem, key: keyPem, cert_file: certFile, key_file: keyFile };
+}
+
 /** Flags override env override file override defaults. */
 export function loadConfig(
   flags: ConfigFlags = {},
@@ -170,6 +238,31 @@ export function loadConfig(
       settle_interval_ms: file.ledger?.settle_interval_ms ?? DEFAULTS.settle_interval_ms,
       payment_methods: file.ledger?.payment_methods ?? null,
     },
+    tls: loadTls(
+      flags.tls_cert ?? envStr(env, 'COMPUTEMD_TLS_CERT') ?? file.tls?.cert,
+      flags.tls_key ?? envStr(env, 'COMPUTEMD_TLS_KEY') ?? file.tls?.key,
+      cwd,
+    ),
+    auth: { jwt_issuers: file.auth?.jwt_issuers ?? [] },
+    trust_proxy: trustProxy(envStr(env, 'COMPUTEMD_TRUST_PROXY')) ?? file.trust_proxy ?? false,
+    rate_limit: {
+      enabled: rateLimitSwitch(envStr(env, 'COMPUTEMD_RATE_LIMIT')) ?? file.rate_limit?.enabled ?? true,
+      per_ip: file.rate_limit?.per_ip ?? DEFAULTS.rate_limit_per_ip,
+      per_principal: file.rate_limit?.per_principal ?? DEFAULTS.rate_limit_per_principal,
+      window_ms: (file.rate_limit?.window_s ?? DEFAULTS.rate_limit_window_s) * 1000,
+    },
     config_file: path,
   };
+}
+
+/** COMPUTEMD_TRUST_PROXY: `true`/`false`, or the proxies' addresses/CIDRs. */
+function trustProxy(v: string | undefined): boolean | string | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'true' || v === 'false') return v === 'true';
+  if (!/^[0-9a-fA-F:./, ]+$/.test(v))
+    throw new ConfigError(
+      'trust_proxy',
+      `COMPUTEMD_TRUST_PROXY must be true, false or addresses/CIDRs, got "${v}"`,
+    );
+  return v;
 }

@@ -1,4 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
+import type { ExternalIssuer } from '../identity/oauth.js';
+import type { RateLimitConfig } from '../server/rate-limit.js';
 
 /**
  * The gateway's configuration file (computemd.config.json or .yaml). Unknown keys are errors, so a
@@ -83,6 +85,60 @@ export const ConfigFile = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          cert: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) file' })),
+          key: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key file' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    trust_proxy: Type.Optional(
+      Type.Union([Type.Boolean(), Type.String({ minLength: 1 })], {
+        description: 'Trust X-Forwarded-For from a proxy: true, or its addresses/CIDRs, comma-separated',
+      }),
+    ),
+    auth: Type.Optional(
+      Type.Object(
+        {
+          jwt_issuers: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  issuer: Type.String({ minLength: 1, description: "The JWTs' iss claim" }),
+                  jwks_url: Type.String({
+                    minLength: 1,
+                    description: 'https URL of its JWKS (http only on loopback)',
+                  }),
+                  audience: Type.String({ minLength: 1, description: 'The aud the JWTs must carry' }),
+                  role: Type.Optional(Type.Union([Type.Literal('requester'), Type.Literal('provider')])),
+                  scope_claim: Type.Optional(Type.String({ minLength: 1 })),
+                },
+                { additionalProperties: false },
+              ),
+              { description: 'External OAuth2/OIDC issuers whose JWTs authenticate here' },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    rate_limit: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean()),
+          per_ip: Type.Optional(
+            Type.Integer({ minimum: 1, description: 'Anonymous requests per client IP per window' }),
+          ),
+          per_principal: Type.Optional(
+            Type.Integer({ minimum: 1, description: 'Requests per authenticated principal per window' }),
+          ),
+          window_s: Type.Optional(Type.Integer({ minimum: 1, description: 'Length of the window' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     ledger: Type.Optional(
       Type.Object(
         {
@@ -139,6 +195,16 @@ export interface GatewayConfig {
     settle_interval_ms: number;
     payment_methods: Record<string, string | null> | null;
   };
+  /**
+   * HTTPS (HTTP/2, HTTP/1.1 still accepted): the PEM texts, read and checked at load, and the files
+   * they came from; null = plain HTTP.
+   */
+  tls: { cert: string; key: string; cert_file: string; key_file: string } | null;
+  rate_limit: RateLimitConfig;
+  /** Whose X-Forwarded-For to believe: false (the socket's address), true, or addresses/CIDRs. */
+  trust_proxy: boolean | string;
+  /** External JWT issuers (identity/oauth.ts); empty: only the gateway's own credentials. */
+  auth: { jwt_issuers: ExternalIssuer[] };
   /** Which file the configuration came from, if any. */
   config_file: string | null;
 }
@@ -156,4 +222,7 @@ export const DEFAULTS = {
   fee_bps: 100,
   hold_window_s: 3600,
   settle_interval_ms: 5000,
+  rate_limit_per_ip: 600,
+  rate_limit_per_principal: 3000,
+  rate_limit_window_s: 60,
 } as const;

@@ -12,8 +12,13 @@ import {
 } from '../capabilities/index.js';
 import { ConfigError } from '../config/load.js';
 import type { GatewayConfig } from '../config/schema.js';
+import { createAuthenticator } from '../identity/authn.js';
+import { createDidWebResolver } from '../identity/did-web.js';
 import { ensureGatewayKey } from '../identity/gateway-key.js';
-import { ensureOperator } from '../identity/operator.js';
+import { createDidResolver } from '../identity/jws.js';
+import { createAccessTokenIssuer, createExternalVerifier, type ExternalIssuer } from '../identity/oauth.js';
+import { ensureOperator } from '../identity/principals.js';
+import { createManifestCheck } from '../identity/workload.js';
 import {
   createMarket,
   createRefresher,
@@ -28,7 +33,7 @@ import type { Provider } from '../providers/provider.js';
 import { buildProviders, type ProviderSet } from '../providers/registry.js';
 import { buildApp } from '../server/app.js';
 import { createIdSource, openStore, type Store } from '../storage/index.js';
-import { type Clock, iso, systemClock } from '../util/clock.js';
+import { type Clock, systemClock } from '../util/clock.js';
 import { packagePath } from '../util/paths.js';
 import { createDiscoveryApi } from './discovery.js';
 import { type LedgerWiring, wireLedger } from './ledger.js';
@@ -68,6 +73,9 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   const clock = opts.clock ?? systemClock;
   const issue = validateCapabilityConfig(config.capabilities)[0];
   if (issue) throw new ConfigError(`capabilities.${issue.path}`, issue.message);
+  // Checked before anything opens: a configuration error leaves nothing running behind it.
+  const external =
+    config.auth.jwt_issuers.length > 0 ? externalVerifier(config.auth.jwt_issuers, clock) : null;
   const capabilities = createCapabilityCatalog({
     classes: config.capabilities.classes,
     aliases: config.capabilities.aliases,
@@ -97,7 +105,6 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     timeoutMs: config.refresh.timeout_ms,
   });
   await refresher.refreshAll();
-  const { store: principals, created, tokenPath } = ensureOperator(config.data_dir, iso(clock.now()));
   // The gateway's own key and DID (0600 in the data dir; created on first start).
   const gatewayKey = ensureGatewayKey(config.data_dir);
   const store: Store = openStore({
@@ -110,6 +117,25 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   const solver = createSolver();
   const ids = createIdSource(clock);
   const planning = createPlanningApi({ market, capabilities, geo, solver, store, ids, clock });
+  // Identity (issue 5): the operator and its admin token, then the credentials requests carry.
+  const { created, tokenPath } = await ensureOperator(
+    store.identity,
+    ids,
+    config.data_dir,
+    gatewayKey.did,
+    clock.now(),
+  );
+  const resolveDid = createDidResolver({ web: createDidWebResolver() });
+  const gateway = { key: gatewayKey.key, did: gatewayKey.did };
+  const oauth = createAccessTokenIssuer({ ...gateway, issuer: gateway.did, audience: gateway.did, clock });
+  const auth = createAuthenticator({
+    repo: store.identity,
+    gatewayDid: gateway.did,
+    resolveDid,
+    oauth,
+    external,
+    clock,
+  });
   const ledger = wireLedger({
     market,
     capabilities,
@@ -119,6 +145,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     feeBps: config.ledger.fee_bps,
     windowS: config.ledger.hold_window_s,
     paymentMethods: config.ledger.payment_methods,
+    verifyManifest: createManifestCheck({ repo: store.identity, resolveDid, clock }),
     replan: async (request, principal) => {
       const r = await planning.orchestrate(request, { id: principal });
       return r.ok ? String(r.plan.plan_id) : null;
@@ -158,12 +185,16 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     displayProfiles,
     aliases,
     discovery,
-    principals,
+    auth,
+    identity: { repo: store.identity, ids, clock, gateway, oauth, auth, resolveDid },
     providerTypes: new Map(set.providers.map((p) => [p.info.name, p.info.type])),
     logLevel: config.log_level,
     planning,
     ledger: ledger.service,
     gatewayDid: gatewayKey.did,
+    tls: config.tls,
+    rateLimit: config.rate_limit,
+    trustProxy: config.trust_proxy,
     refreshCatalogs: catalogs
       ? async (req) => {
           const from = req.from ?? config.providers.catalog.refresh_url ?? SKYPILOT_CATALOG_BASE;
@@ -207,4 +238,14 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
       await store.close();
     },
   };
+}
+
+/** The external JWT verifier, its configuration errors reported as such (exit 2, naming the key). */
+function externalVerifier(issuers: ExternalIssuer[], clock: Clock) {
+  try {
+    return createExternalVerifier(issuers, { clock });
+  } catch (err) {
+    if (err instanceof TypeError) throw new ConfigError('auth.jwt_issuers', err.message);
+    throw err;
+  }
 }

@@ -1,4 +1,5 @@
 import type { CapabilityCatalog, CapabilityCatalogExtras } from '../capabilities/index.js';
+import type { BookingDeps } from '../ledger/bookings.js';
 import type { OfferSource } from '../ledger/pricing.js';
 import { createRailRegistry, DEFAULT_METHOD_RAILS } from '../ledger/rails.js';
 import { createLedgerService, type LedgerService } from '../ledger/service.js';
@@ -31,6 +32,8 @@ export interface LedgerWiringDeps {
   paymentMethods: Record<string, string | null> | null;
   replan?: (request: unknown, principal: string) => Promise<string | null>;
   usage?: UsageSource;
+  /** Checks a booking's signed workload manifest (identity/workload.ts). */
+  verifyManifest?: BookingDeps['verifyManifest'];
 }
 
 const GPU_CLASSES = new Set(RESOURCE_CLASSES.filter((c) => c !== 'CPU'));
@@ -53,6 +56,7 @@ export function wireLedger(d: LedgerWiringDeps): LedgerWiring {
     feeBps: d.feeBps,
     usage: d.usage ?? elapsedUsage(tokens),
     ...(d.replan ? { replan: d.replan } : {}),
+    ...(d.verifyManifest ? { verifyManifest: d.verifyManifest } : {}),
   });
   // Capacity events carry offer ids; the reserved figures are read back from the database, so the
   // market's view cannot drift from it however events interleave.

@@ -46,7 +46,10 @@ export function createPlanningApi(d: PlanningDeps): PlanningApi {
       const plan = out.plan as unknown as Record<string, unknown>;
       await d.store.plans.insert({
         id: String(plan.plan_id),
-        requester: req.requester,
+        // The owner: the principal that asked (others get 404), or null for an anonymous quote,
+        // which anyone holding its random id may read and book. The body's own `requester`
+        // label stays in the stored request and plan.
+        requester: principal?.id ?? null,
         created_at: Date.parse(String(plan.created_at)),
         expires_at: Date.parse(String(plan.expires_at)),
         request: body,
@@ -54,9 +57,11 @@ export function createPlanningApi(d: PlanningDeps): PlanningApi {
       });
       return { ok: true, plan: { ...plan, status: 'active' } };
     },
-    async getPlan(id) {
+    async getPlan(id, caller) {
       const stored = await d.store.plans.get(id);
       if (!stored) return null;
+      if (stored.requester !== null && caller?.role !== 'operator' && stored.requester !== caller?.id)
+        return null;
       const status = d.clock.now() < stored.expires_at ? 'active' : 'expired';
       return { ...(stored.plan as Record<string, unknown>), status };
     },

@@ -1,6 +1,15 @@
+import { isIP } from 'node:net';
 import type { Io } from '../cli/commands.js';
 import { ConfigError, type ConfigFlags, loadConfig } from '../config/load.js';
 import { createGateway } from './compose.js';
+
+/** 127.0.0.0/8, ::1 (also as an IPv4-mapped or bracketed address) and localhost never leave the machine. */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
+  return isIP(v4) === 4 && v4.startsWith('127.');
+}
 
 /** `computemd serve`: load config, build the gateway, listen, and stop cleanly on SIGINT/SIGTERM. */
 export async function serve(flags: ConfigFlags, io: Io): Promise<number> {
@@ -43,7 +52,12 @@ export async function serve(flags: ConfigFlags, io: Io): Promise<number> {
     return 1;
   }
   const addr = gw.app.server.address();
-  const url = typeof addr === 'object' && addr ? `http://${host}:${addr.port}` : `http://${host}:${port}`;
+  const scheme = gw.config.tls ? 'https' : 'http';
+  const url = `${scheme}://${host}:${typeof addr === 'object' && addr ? addr.port : port}`;
+  if (!gw.config.tls && !isLoopback(host))
+    io.err(
+      `warning: serving plain HTTP on ${host}: bearer tokens would cross the network in clear text. To fix: give --tls-cert FILE and --tls-key FILE (or COMPUTEMD_TLS_CERT and COMPUTEMD_TLS_KEY), or bind 127.0.0.1 behind a TLS-terminating proxy.`,
+    );
   if (gw.operatorCreated)
     io.out(`computemd: created the operator; admin token written to ${gw.adminTokenPath} (mode 0600)`);
   const offers = gw.market.snapshot().n;

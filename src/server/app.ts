@@ -5,10 +5,12 @@ import type { GatewayDeps } from './deps.js';
 import { registerEncodings } from './encoding/plugin.js';
 import { installMetrics } from './metrics.js';
 import { installProblemHandlers } from './problems.js';
+import { installAuthFailureLimit, installRateLimit } from './rate-limit.js';
 import { installResponseCache } from './response-cache.js';
 import { bookingRoutes } from './routes/bookings.js';
 import { capabilitiesRoutes } from './routes/capabilities.js';
 import { discoveryRoutes } from './routes/discovery.js';
+import { identityRoutes } from './routes/identity.js';
 import { metaRoutes } from './routes/meta.js';
 import { orchestrateRoutes } from './routes/orchestrate.js';
 import { pricesRoutes } from './routes/prices.js';
@@ -20,6 +22,8 @@ declare module 'fastify' {
     // `encodings` is declared beside its plugin (encoding/plugin.ts).
     /** true: a non-GET route anyone may call (it quotes, it does not spend). */
     public?: boolean;
+    /** true: the route authenticates its client itself (OAuth2 token endpoint); no bearer is read. */
+    clientAuth?: boolean;
   }
 }
 
@@ -29,13 +33,62 @@ declare module 'fastify' {
  */
 export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logLevel === 'silent' ? false : { level: deps.logLevel },
+    // With TLS: HTTPS over HTTP/2, and HTTP/1.1 on the same port for clients that do not offer h2
+    // (ALPN decides). An HTTP/2 server cannot close only its idle connections, so on close every
+    // session is told to finish (GOAWAY) rather than holding shutdown until the client leaves. The
+    // instance keeps the plain-HTTP type: no route or hook depends on which server carries it.
+    ...((deps.tls
+      ? {
+          http2: true,
+          https: { allowHTTP1: true, cert: deps.tls.cert, key: deps.tls.key },
+          forceCloseConnections: true,
+        }
+      : {}) as object),
+    logger:
+      deps.logLevel === 'silent'
+        ? false
+        : {
+            level: deps.logLevel,
+            // Requests are logged as method, URL and peer: never headers, never a body, and no value
+            // of a credential-named query parameter (EventSource clients cannot send headers).
+            serializers: {
+              req: (req) => ({
+                method: req.method,
+                url: req.url?.replace(
+                  /([?&](?:access_token|token|api_key|client_secret|secret_key)=)[^&#]*/gi,
+                  '$1[redacted]',
+                ),
+                remoteAddress: req.socket?.remoteAddress,
+              }),
+            },
+            // Should anything log headers or a parsed body anyway, credentials are censored. pino
+            // redacts by path, so credential-named fields are covered to three levels deep.
+            redact: {
+              paths: [
+                ...['req.headers', 'headers'].flatMap((h) => [
+                  `${h}.authorization`,
+                  `${h}["proxy-authorization"]`,
+                  `${h}.cookie`,
+                ]),
+                'res.headers["set-cookie"]',
+                ...['client_secret', 'token', 'api_key', 'secret_key'].flatMap((k) => [
+                  k,
+                  `*.${k}`,
+                  `*.*.${k}`,
+                ]),
+              ],
+              censor: '[redacted]',
+            },
+          },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
     // Query strings are validated by the market's own parser, which names the parameter at fault
     // and knows classes, models and regions; the querystring schemas (all optional strings) feed
     // the OpenAPI document. Bodies are validated by their schemas, unknown keys rejected.
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    // Behind a proxy the operator trusts, the client address (rate limits, logs) is the one the
+    // proxy reports in X-Forwarded-For; otherwise it is the socket's.
+    ...(deps.trustProxy ? { trustProxy: deps.trustProxy } : {}),
   });
   await app.register(swagger, {
     // Every negotiated route also answers in MessagePack and Protobuf: say so in the document.
@@ -59,13 +112,16 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
         { name: 'bookings', description: 'Bookings: capacity reserved, funds held, settled as work runs' },
         { name: 'ledger', description: 'Accounts, transactions, credits and invariant checks' },
         { name: 'catalog', description: 'Published price catalogs' },
+        { name: 'identity', description: 'Principals, API keys, UCAN delegation, OAuth2' },
         { name: 'meta', description: 'Health and documentation' },
       ],
     },
   });
 
   installProblemHandlers(app);
-  installAuth(app, deps.principals);
+  installAuthFailureLimit(app, deps.rateLimit);
+  installAuth(app, deps.auth);
+  await installRateLimit(app, deps.rateLimit);
   registerEncodings(app, {
     protobufMessageFor: (url) =>
       url === '/nodes' ? 'OfferList' : url === '/nodes/:id' ? 'Offer' : undefined,
@@ -92,6 +148,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   metaRoutes(app, deps);
   orchestrateRoutes(app, deps);
   bookingRoutes(app, deps);
+  identityRoutes(app, deps);
   await app.ready();
   return app;
 }

@@ -1,5 +1,5 @@
 import type { CapabilityCatalog } from '../capabilities/types.js';
-import type { PrincipalStore } from '../identity/operator.js';
+import type { Authenticator } from '../identity/authn.js';
 import type { LedgerService } from '../ledger/service.js';
 import type { ProviderType } from '../protocol/glossary.js';
 import type { Offer } from '../protocol/schemas/offer.js';
@@ -12,6 +12,8 @@ import type {
   SpotPricesResponse,
 } from '../protocol/schemas/responses.js';
 import type { Clock } from '../util/clock.js';
+import type { RateLimitConfig } from './rate-limit.js';
+import type { IdentityApi } from './routes/identity.js';
 
 export interface ParamProblem {
   param: string;
@@ -52,7 +54,8 @@ export interface PlanningApi {
     | { ok: false; problems: ParamProblem[] }
     | { ok: false; infeasible: { detail: string; binding: string; [k: string]: unknown } }
   >;
-  getPlan(id: string): Promise<Record<string, unknown> | null>;
+  /** The plan, or null when unknown or owned by another principal (the operator sees all). */
+  getPlan(id: string, caller: { id: string; role: string } | null): Promise<Record<string, unknown> | null>;
 }
 
 export interface GatewayDeps {
@@ -63,7 +66,10 @@ export interface GatewayDeps {
   displayProfiles: Record<string, Record<string, unknown>>;
   aliases: Record<string, string>;
   discovery: DiscoveryApi;
-  principals: PrincipalStore;
+  /** Authenticates bearer tokens and checks abilities (identity/authn.ts). */
+  auth: Authenticator;
+  /** Principals, tokens, OAuth2 and UCAN revocation (issue 5); null in discovery-only tests. */
+  identity?: IdentityApi | null;
   /** Operator-only catalog reload; null when catalogs are disabled. */
   refreshCatalogs: ((req: { from?: string; clouds?: string[] }) => Promise<RefreshResponse>) | null;
   providerTypes: ReadonlyMap<string, ProviderType>;
@@ -74,4 +80,10 @@ export interface GatewayDeps {
   gatewayDid?: string;
   /** Bookings, accounts and the ledger; null in discovery-only tests. */
   ledger?: LedgerService | null;
+  /** PEM certificate and key: HTTPS over HTTP/2 (HTTP/1.1 still accepted); absent or null = plain HTTP. */
+  tls?: { cert: string; key: string } | null;
+  /** Request limits per client IP and per principal; absent or null = none (tests of the app alone). */
+  /** Fastify's trustProxy: true, or the proxies' addresses/CIDRs (comma-separated). */
+  trustProxy?: boolean | string;
+  rateLimit?: RateLimitConfig | null;
 }

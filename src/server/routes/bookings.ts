@@ -12,7 +12,7 @@ import {
   TransactionList,
   VerifyWire,
 } from '../../protocol/schemas/booking.js';
-import { requireOperator } from '../auth.js';
+import { callerOf, requireOperator } from '../auth.js';
 import type { GatewayDeps } from '../deps.js';
 import { sendProblem } from '../problems.js';
 
@@ -25,7 +25,8 @@ export function bookingRoutes(app: FastifyInstance, deps: GatewayDeps): void {
   if (!ledger) return;
 
   const caller = (req: FastifyRequest, reply: FastifyReply): Caller | null => {
-    if (req.principal) return { id: req.principal.id, role: req.principal.role };
+    const c = callerOf(req);
+    if (c) return c;
     sendProblem(
       reply,
       problem('unauthorized', 'This needs a principal: send Authorization: Bearer <token>.'),

@@ -63,11 +63,13 @@ export function orchestrateRoutes(app: FastifyInstance, deps: GatewayDeps): void
     },
     async (req, reply) => {
       const { id } = req.params as { id: string };
-      const plan = await planning.getPlan(id);
+      const plan = await planning.getPlan(id, req.principal);
       if (!plan)
         return sendProblem(
           reply,
-          problem('not-found', `No plan ${id}. Plans come from POST /orchestrate.`, { param: 'id' }),
+          problem('not-found', `No plan ${id} for this principal. Plans come from POST /orchestrate.`, {
+            param: 'id',
+          }),
         );
       return plan;
     },

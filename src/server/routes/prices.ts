@@ -61,7 +61,8 @@ export function pricesRoutes(app: FastifyInstance, deps: GatewayDeps): void {
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
+        // A connection-specific header: HTTP/2 forbids it (its streams are already long-lived).
+        ...(req.raw.httpVersionMajor < 2 ? { connection: 'keep-alive' } : {}),
         'x-accel-buffering': 'no',
       });
       let seq = 0;
