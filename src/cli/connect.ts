@@ -10,7 +10,8 @@ export interface ConnectFlags {
 
 /**
  * Where the CLI finds its gateway and token: flags, then the environment (COMPUTEMD_URL,
- * COMPUTEMD_TOKEN), then the local data dir's admin token (COMPUTEMD_DATA or ./.computemd).
+ * COMPUTEMD_TOKEN), then the local data dir's admin token (COMPUTEMD_DATA or ./.computemd). A UCAN
+ * signed away from the gateway travels with its proofs: COMPUTEMD_PROOFS (comma-separated JWTs).
  */
 export function connect(flags: ConnectFlags, env: NodeJS.ProcessEnv = process.env): ComputeMdClient {
   const host = env.COMPUTEMD_HOST ?? '127.0.0.1';
@@ -21,5 +22,9 @@ export function connect(flags: ConnectFlags, env: NodeJS.ProcessEnv = process.en
     const p = join(resolve(flags.data ?? env.COMPUTEMD_DATA ?? '.computemd'), 'admin.token');
     if (existsSync(p)) token = readFileSync(p, 'utf8').trim();
   }
-  return new ComputeMdClient({ baseUrl, token });
+  const proofs = (env.COMPUTEMD_PROOFS ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  return new ComputeMdClient({ baseUrl, token, ...(proofs.length > 0 ? { proofs } : {}) });
 }

@@ -11,6 +11,7 @@ import {
   reportError,
 } from './commands.js';
 import { connect } from './connect.js';
+import { cmdKeyCreate, cmdPrincipal, cmdToken } from './identity.js';
 import { cmdAccount, cmdBook, cmdBookings, cmdCancel, cmdCredit, cmdLedgerVerify } from './ledger.js';
 
 const USAGE = `computemd — one gateway to discover, plan, book and run compute across providers
@@ -29,15 +30,23 @@ Commands:
   account               your balance and holds (GET /accounts/me)
   credit ID --amount X  credit a principal's account (operator)
   ledger verify         check every ledger invariant (operator; exit 1 on a violation)
+  principal create      a requester or provider and its API key (operator): --role R --name N [--did DID]
+  principal list        every principal (operator)
+  token create          delegate: a UCAN (--can A, repeatable; --max-spend USD --max-price USD/h
+                        --providers a,b --provider-types t --resource-types r --expires 1d --audience DID)
+                        or --api-key; --sign-with KEYFILE [--proof UCAN] signs with your own key
+  token list            your tokens (operator: everyone's, or --principal ID)
+  token revoke ID       revoke a token; a revoked UCAN revokes every token below it
+  key create --out FILE a key file (0600) for your own DID: --alg Ed25519|P-256|secp256k1
 
-Serve flags:   --port N  --host H  --data DIR  --config FILE  --seed N
+Serve flags:   --port N  --host H  --data DIR  --config FILE  --seed N  --tls-cert FILE  --tls-key FILE
 Client flags:  --url URL  --token T  --data DIR  --json
 Filter flags:  ${FILTER_FLAGS.map((f) => `--${f}`).join(' ')}
 Discover:      ${DISCOVER_FLAGS.map((f) => `--${f}`).join(' ')}
 Refresh:       --from URL|DIR  --cloud NAME (repeatable)
 Book:          --method M  --stream  --key IDEMPOTENCY_KEY (default: a fresh one)
 
-Environment: COMPUTEMD_URL, COMPUTEMD_TOKEN, COMPUTEMD_PORT, COMPUTEMD_HOST, COMPUTEMD_DATA, VAST_API_KEY
+Environment: COMPUTEMD_URL, COMPUTEMD_TOKEN, COMPUTEMD_PROOFS, COMPUTEMD_PORT, COMPUTEMD_HOST, COMPUTEMD_DATA, VAST_API_KEY
 Exit codes: 0 ok, 1 the gateway refused (its detail is printed), 2 bad usage, 3 gateway unreachable.`;
 
 const stringFlag = { type: 'string' } as const;
@@ -51,6 +60,8 @@ const OPTIONS = {
   host: stringFlag,
   config: stringFlag,
   seed: stringFlag,
+  'tls-cert': stringFlag,
+  'tls-key': stringFlag,
   from: stringFlag,
   cloud: { type: 'string', multiple: true },
   file: stringFlag,
@@ -62,6 +73,23 @@ const OPTIONS = {
   stream: { type: 'boolean' },
   key: stringFlag,
   amount: stringFlag,
+  role: stringFlag,
+  name: stringFlag,
+  did: stringFlag,
+  can: { type: 'string', multiple: true },
+  'max-spend': stringFlag,
+  providers: stringFlag,
+  'provider-types': stringFlag,
+  'resource-types': stringFlag,
+  expires: stringFlag,
+  audience: stringFlag,
+  label: stringFlag,
+  principal: stringFlag,
+  'api-key': { type: 'boolean' },
+  'sign-with': stringFlag,
+  proof: stringFlag,
+  out: stringFlag,
+  alg: stringFlag,
   ...Object.fromEntries([...FILTER_FLAGS, ...DISCOVER_FLAGS].map((f) => [f, stringFlag])),
 } as const;
 
@@ -101,7 +129,15 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         if (port === null || seed === null) return 2;
         const { serve } = await import('../gateway/serve.js');
         return await serve(
-          { port, host: values.host, data_dir: values.data, config: values.config, seed },
+          {
+            port,
+            host: values.host,
+            data_dir: values.data,
+            config: values.config,
+            seed,
+            tls_cert: values['tls-cert'],
+            tls_key: values['tls-key'],
+          },
           io,
         );
       }
@@ -143,6 +179,16 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
           return 2;
         }
         return await cmdLedgerVerify(connect(values), json, io);
+      case 'principal':
+        return await cmdPrincipal(connect(values), sub, values, json, io);
+      case 'token':
+        return await cmdToken(connect(values), sub, positionals[2], values, json, io);
+      case 'key':
+        if (sub !== 'create') {
+          io.err('error: usage: computemd key create --out FILE [--alg Ed25519|P-256|secp256k1]');
+          return 2;
+        }
+        return cmdKeyCreate(values.out, values.alg, json, io);
       default:
         io.err(`error: unknown command "${cmd}". Run \`computemd --help\` for usage.`);
         return 2;

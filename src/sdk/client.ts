@@ -26,6 +26,8 @@ export interface ClientOptions {
   baseUrl?: string;
   /** Bearer token (admin token, API key, OAuth2 JWT or UCAN). */
   token?: string;
+  /** The UCAN proofs a delegated `token` names that the gateway did not mint (sent as `ucans`). */
+  proofs?: string[];
   fetch?: typeof fetch;
   /** Retries of 429/503 answers and connection failures on idempotent calls (default 2). */
   retries?: number;
@@ -75,6 +77,7 @@ export interface CreditResponse {
 export class ComputeMdClient {
   readonly baseUrl: string;
   private readonly token: string | undefined;
+  private readonly proofs: string[];
   private readonly fetchImpl: typeof fetch;
   private readonly retries: number;
   private readonly maxBackoffMs: number;
@@ -83,6 +86,7 @@ export class ComputeMdClient {
   constructor(opts: ClientOptions = {}) {
     this.baseUrl = (opts.baseUrl ?? 'http://127.0.0.1:7070').replace(/\/+$/, '');
     this.token = opts.token;
+    this.proofs = opts.proofs ?? [];
     this.fetchImpl = opts.fetch ?? fetch;
     this.retries = opts.retries ?? 2;
     this.maxBackoffMs = opts.maxBackoffMs ?? 10_000;
@@ -186,6 +190,39 @@ export class ComputeMdClient {
     return this.get('/ledger/verify');
   }
 
+  /** Operator only: a requester or provider principal and its first API key (shown once). */
+  createPrincipal(body: {
+    role: 'requester' | 'provider';
+    name: string;
+    did?: string;
+  }): Promise<PrincipalCreated> {
+    return this.request('POST', '/principals', undefined, body);
+  }
+  principals(q?: {
+    cursor?: string;
+    limit?: number;
+  }): Promise<{ principals: PrincipalWire[]; next_cursor: string | null }> {
+    return this.get('/principals', q);
+  }
+  /**
+   * Mints a UCAN delegating `can` with caveats (`max_spend_usd`, `max_price_per_hour`,
+   * `providers`, `provider_types`, `resource_types`), `expires_in` such as "1d"; or, with
+   * `{kind: "api_key"}`, a new API key for yourself.
+   */
+  createToken(body: Record<string, unknown>): Promise<TokenCreated> {
+    return this.request('POST', '/tokens', undefined, body);
+  }
+  tokens(q?: {
+    principal?: string;
+    cursor?: string;
+    limit?: number;
+  }): Promise<{ tokens: TokenWire[]; next_cursor: string | null }> {
+    return this.get('/tokens', q);
+  }
+  revokeToken(id: string): Promise<TokenWire> {
+    return this.request('DELETE', `/tokens/${encodeURIComponent(id)}`);
+  }
+
   /** Price ticks as they happen (Server-Sent Events), until `signal` aborts. */
   async *priceStream(signal?: AbortSignal): AsyncGenerator<PriceTick> {
     const res = await this.fetchImpl(`${this.baseUrl}/prices/stream`, {
@@ -211,7 +248,8 @@ export class ComputeMdClient {
   ): Promise<T> {
     const url = `${this.baseUrl}${path}${toSearch(q)}`;
     // A POST with an Idempotency-Key is safe to retry: the gateway replays the first reply.
-    const idempotent = method === 'GET' || method === 'HEAD' || extra['idempotency-key'] !== undefined;
+    const idempotent =
+      method === 'GET' || method === 'HEAD' || method === 'DELETE' || extra['idempotency-key'] !== undefined;
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {
@@ -253,6 +291,7 @@ export class ComputeMdClient {
   private headers(extra: Record<string, string>): Record<string, string> {
     const h: Record<string, string> = { accept: 'application/json', ...extra };
     if (this.token) h.authorization = `Bearer ${this.token}`;
+    if (this.proofs.length > 0) h.ucans = this.proofs.join(', ');
     return h;
   }
 
@@ -271,4 +310,40 @@ export class ComputeMdClient {
       detail: text.slice(0, 500) || res.statusText,
     });
   }
+}
+
+export interface PrincipalWire {
+  id: string;
+  role: 'operator' | 'requester' | 'provider';
+  name: string;
+  did: string | null;
+  created_at: string;
+  disabled_at: string | null;
+}
+export interface PrincipalCreated {
+  principal: PrincipalWire;
+  api_key: { id: string; key: string; prefix: string; expires_at: string | null };
+}
+export interface TokenWire {
+  id: string;
+  principal: string;
+  kind: 'api_key' | 'ucan';
+  label: string;
+  prefix?: string;
+  cid?: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  capabilities?: unknown;
+  audience?: string;
+}
+/** A minted UCAN (`token`), or an API key (`key`) for `{kind: "api_key"}`. */
+export interface TokenCreated {
+  id: string;
+  token?: string;
+  key?: string;
+  cid?: string;
+  audience?: string;
+  expires_at: string | null;
+  capabilities?: Record<string, Record<string, unknown[]>>;
 }
