@@ -313,3 +313,212 @@ describe('computemd credit / book / bookings / cancel / account / ledger verify'
     assert.equal(noSub.code, 2);
   });
 });
+
+describe('computemd principal / token / key', () => {
+  const op = () => ['--url', gw.url, '--data', DATA];
+
+  it('the operator creates an agent; the agent mints a $50 token that the gateway enforces', async () => {
+    const p = json<{ principal: { id: string }; api_key: { key: string } }>(
+      await cli(['principal', 'create', '--role', 'requester', '--name', 'cli-agent', '--json', ...op()]),
+    );
+    assert.match(p.principal.id, /^pr_/);
+    const agent = { COMPUTEMD_TOKEN: p.api_key.key, COMPUTEMD_URL: gw.url };
+    const made = await cli(
+      [
+        'token',
+        'create',
+        '--can',
+        'compute/book',
+        '--can',
+        'compute/lease/read',
+        '--max-spend',
+        '50',
+        '--max-price',
+        '2',
+        '--expires',
+        '1d',
+        '--json',
+      ],
+      agent,
+    );
+    assert.equal(made.code, 0, made.stderr);
+    const tok = JSON.parse(made.stdout) as {
+      token: string;
+      id: string;
+      capabilities: Record<string, Record<string, unknown[]>>;
+    };
+    assert.match(tok.token, /^eyJ/);
+    const caps = Object.values(tok.capabilities)[0] as Record<string, unknown[]>;
+    assert.deepEqual(caps['compute/book'], [{ max_spend_usd: 50, max_price_per_hour: 2 }]);
+    // Human output: the token alone on stdout, so `$(computemd token create …)` captures it.
+    const plain = await cli(['token', 'create', '--can', 'compute/discover', '--expires', '30s'], agent);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stdout.trim(), /^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
+
+    // The token books within its caveats and is refused past them, with the caveat named.
+    const credit = await cli([
+      'credit',
+      p.principal.id,
+      '--amount',
+      '1000',
+      '--key',
+      'cli-agent-credit',
+      ...op(),
+    ]);
+    assert.equal(credit.code, 0, credit.stderr);
+    const ucan = { COMPUTEMD_TOKEN: tok.token, COMPUTEMD_URL: gw.url };
+    const pricey = json<{ offers: { id: string }[] }>(
+      await cli([
+        'nodes',
+        '--resource-type',
+        'GPU_A',
+        '--sort',
+        'price_desc',
+        '--limit',
+        '1',
+        '--json',
+        ...op(),
+      ]),
+    );
+    const refused = await cli(['book', '--offer', pricey.offers[0]?.id as string, '--hours', '1'], ucan);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /max_price_per_hour|at most \$2/);
+
+    const list = await cli(['token', 'list'], agent);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, new RegExp(tok.id));
+    const revoked = await cli(['token', 'revoke', tok.id], agent);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    const dead = await cli(['account'], ucan);
+    assert.equal(dead.code, 1);
+    assert.match(dead.stderr, /revoked/);
+  });
+
+  it('an agent with its own key signs a root token and a narrower child for a sub-agent', async () => {
+    const keyFile = join(ROOT, 'agent.key');
+    const k = await cli(['key', 'create', '--out', keyFile, '--alg', 'P-256']);
+    assert.equal(k.code, 0, k.stderr);
+    const did = k.stdout.trim();
+    assert.match(did, /^did:key:zDn/);
+    const again = await cli(['key', 'create', '--out', keyFile]);
+    assert.equal(again.code, 2, 'never overwrites a key');
+    const p = json<{ principal: { id: string } }>(
+      await cli([
+        'principal',
+        'create',
+        '--role',
+        'requester',
+        '--name',
+        'self-signer',
+        '--did',
+        did,
+        '--json',
+        ...op(),
+      ]),
+    );
+    const root = await cli([
+      'token',
+      'create',
+      '--sign-with',
+      keyFile,
+      '--principal',
+      p.principal.id,
+      '--can',
+      'compute/book',
+      '--max-spend',
+      '20',
+      '--url',
+      gw.url,
+    ]);
+    assert.equal(root.code, 0, root.stderr);
+    const me = await cli(['account', '--json'], {
+      COMPUTEMD_TOKEN: root.stdout.trim(),
+      COMPUTEMD_URL: gw.url,
+    });
+    assert.equal(me.code, 0, me.stderr);
+    assert.equal(JSON.parse(me.stdout).principal, p.principal.id);
+
+    // A sub-agent's key; the agent delegates to it with a smaller budget, the sub-agent invokes.
+    const subFile = join(ROOT, 'sub.key');
+    const subDid = (await cli(['key', 'create', '--out', subFile])).stdout.trim();
+    const toSub = await cli([
+      'token',
+      'create',
+      '--sign-with',
+      keyFile,
+      '--principal',
+      p.principal.id,
+      '--can',
+      'compute/book',
+      '--max-spend',
+      '5',
+      '--audience',
+      subDid,
+    ]);
+    assert.equal(toSub.code, 0, toSub.stderr);
+    const invoke = await cli([
+      'token',
+      'create',
+      '--sign-with',
+      subFile,
+      '--proof',
+      toSub.stdout.trim(),
+      '--can',
+      'compute/book',
+      '--max-spend',
+      '5',
+      '--url',
+      gw.url,
+    ]);
+    assert.equal(invoke.code, 0, invoke.stderr);
+    const env = {
+      COMPUTEMD_TOKEN: invoke.stdout.trim(),
+      COMPUTEMD_PROOFS: toSub.stdout.trim(),
+      COMPUTEMD_URL: gw.url,
+    };
+    const acc = await cli(['account', '--json'], env);
+    assert.equal(acc.code, 0, acc.stderr);
+    // Without its proof the chain cannot be checked.
+    const bare = await cli(['account'], { ...env, COMPUTEMD_PROOFS: '' });
+    assert.equal(bare.code, 1);
+    assert.match(bare.stderr, /proof/);
+    // A child asking for more than its proof: refused when used.
+    const wider = await cli([
+      'token',
+      'create',
+      '--sign-with',
+      subFile,
+      '--proof',
+      toSub.stdout.trim(),
+      '--can',
+      'compute/book',
+      '--max-spend',
+      '500',
+      '--url',
+      gw.url,
+    ]);
+    const w = await cli(['account'], { ...env, COMPUTEMD_TOKEN: wider.stdout.trim() });
+    assert.equal(w.code, 1);
+  });
+
+  it('usage errors name the flag and exit 2', async () => {
+    const cases: [string[], RegExp][] = [
+      [['principal', 'create', '--role', 'admin', '--name', 'x'], /--role/],
+      [['principal', 'create', '--role', 'requester'], /--name/],
+      [['token', 'create'], /--can/],
+      [['token', 'create', '--can', 'compute/book', '--expires', 'soon'], /--expires/],
+      [['token', 'create', '--can', 'compute/book', '--max-spend', 'lots'], /--max-spend/],
+      [['token', 'create', '--can', 'compute/book', '--providers', 'a,,b'], /--providers/],
+      [['token', 'create', '--can', 'compute/book', '--proof', 'x'], /--proof/],
+      [['token', 'revoke'], /token revoke/],
+      [['token'], /token create\|list\|revoke/],
+      [['key', 'create'], /--out/],
+      [['key', 'create', '--out', join(ROOT, 'k2'), '--alg', 'RSA'], /--alg/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await cli([...args, ...op()]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, re, args.join(' '));
+    }
+  });
+});

@@ -22,7 +22,12 @@ export interface TestGateway {
  */
 export async function startTestGateway(edit: (c: GatewayConfig) => void = () => {}): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'computemd-test-'));
-  const config = loadConfig({ data_dir: dataDir }, { COMPUTEMD_LOG_LEVEL: 'silent' }, tmpdir());
+  // Rate limits off: tests send thousands of requests from one address.
+  const config = loadConfig(
+    { data_dir: dataDir },
+    { COMPUTEMD_LOG_LEVEL: 'silent', COMPUTEMD_RATE_LIMIT: 'off' },
+    tmpdir(),
+  );
   edit(config);
   const clock = new ManualClock(T0);
   const gw = await createGateway(config, { clock, background: false });

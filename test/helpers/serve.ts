@@ -10,10 +10,16 @@ import { packagePath } from '../../src/util/paths.js';
 
 const BIN = packagePath('bin', 'computemd.js');
 
-/** The environment without COMPUTEMD_* and VAST_* variables, so a developer's settings never leak in. */
-export const BASE_ENV: NodeJS.ProcessEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([k]) => !k.startsWith('COMPUTEMD_') && !k.startsWith('VAST_')),
-);
+/**
+ * The environment without COMPUTEMD_* and VAST_* variables, so a developer's settings never leak in,
+ * and with rate limits off: tests send thousands of requests from loopback.
+ */
+export const BASE_ENV: NodeJS.ProcessEnv = {
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('COMPUTEMD_') && !k.startsWith('VAST_')),
+  ),
+  COMPUTEMD_RATE_LIMIT: 'off',
+};
 
 /** A TCP port that was free a moment ago (bind 0, read it back, close). */
 export function freePort(): Promise<number> {
