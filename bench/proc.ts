@@ -41,7 +41,8 @@ export async function startGateway(
     [...nodeArgs, packagePath('bin', 'computemd.js'), 'serve', '--port', String(port), '--data', data],
     {
       stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, COMPUTEMD_LOG_LEVEL: 'silent', ...extraEnv },
+      // Rate limits off: a benchmark is thousands of requests from loopback.
+      env: { ...process.env, COMPUTEMD_LOG_LEVEL: 'silent', COMPUTEMD_RATE_LIMIT: 'off', ...extraEnv },
     },
   );
   const url = `http://127.0.0.1:${port}`;

@@ -8,9 +8,11 @@
  *   (d) planner: `node dist/bench/planner.js` in a child (its own solver worker): the solver alone
  *       on 1k/10k/100k candidate offers, then whole plans, with the MILP/greedy cost ratio;
  *   (e) bookings (issue 4): `POST /book` per second over HTTP, 32 clients, on SQLite and PostgreSQL,
- *       against the raw store's rate for the same statements (bench/booking.ts).
+ *       against the raw store's rate for the same statements (bench/booking.ts);
+ *   (f) auth (issue 5): each kind of credential on the same route against an API key, and bookings
+ *       under a budgeted UCAN against the API key (bench/auth.ts).
  *
- * Flags pick sections (`--market --cold --http --planner --booking`, any mix); none runs them all.
+ * Flags pick sections (`--market --cold --http --planner --booking --auth`, any mix); none runs them all.
  * Prints one JSON summary, then a markdown table of every figure against its bar, and writes the
  * JSON to the OS temp dir (path printed). BENCH_QUICK=1: a smoke run (100k only, 2 s loads).
  * A benchmark is not a test: the exit code is 0 whatever the bars say, unless a bench crashed.
@@ -20,6 +22,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type AuthBenchResult, runAuthBench } from './auth.js';
 import { runBookingBench } from './booking.js';
 import { runColdStartBench } from './coldstart.js';
 import { runHttpBench } from './http.js';
@@ -31,7 +34,7 @@ const HTTP_SECONDS = QUICK ? 2 : 8;
 const HTTP_CONNECTIONS = 16;
 const COLD_RUNS = QUICK ? 3 : 5;
 const BOOKING_SECONDS = QUICK ? 2 : 5;
-const SECTIONS = ['market', 'cold', 'http', 'planner', 'booking'] as const;
+const SECTIONS = ['market', 'cold', 'http', 'planner', 'booking', 'auth'] as const;
 type Section = (typeof SECTIONS)[number];
 const FLAGS = process.argv.slice(2).filter((a) => a.startsWith('--'));
 for (const f of FLAGS)
@@ -150,6 +153,7 @@ interface Results {
   http?: Awaited<ReturnType<typeof runHttpBench>>;
   planner?: PlannerResult;
   booking?: Awaited<ReturnType<typeof runBookingBench>>;
+  auth?: AuthBenchResult;
 }
 
 function bookingRows(b: NonNullable<Results['booking']>): Row[] {
@@ -207,10 +211,50 @@ function table(res: Results): string {
       pass(cold.serve_to_health_ms_median <= BARS.cold_start_ms),
     ]);
   if (res.booking) rows.push(...bookingRows(res.booking));
+  if (res.auth) rows.push(...authRows(res.auth));
   const head: Row = ['Figure', 'Value', 'Bar', 'Baseline (same run)', 'Result'];
   return [head, ['---', '---', '---', '---', '---'] as Row, ...rows]
     .map((r) => `| ${r.join(' | ')} |`)
     .join('\n');
+}
+
+function authRows(a: AuthBenchResult): Row[] {
+  const rps = (x: { rps: number; p50_ms: number; p99_ms: number; failed: Record<string, number> }) =>
+    `${x.rps} req/s (p50 ${x.p50_ms} ms, p99 ${x.p99_ms} ms${Object.keys(x.failed).length ? `; failed ${JSON.stringify(x.failed)}` : ''})`;
+  const rows: Row[] = [
+    [
+      `\`GET /health\` anonymous, ${a.connections} connections`,
+      rps(a.health_anonymous),
+      'none',
+      'the HTTP floor here',
+      'info',
+    ],
+  ];
+  const names: Record<string, string> = {
+    api_key: 'API key',
+    oauth_jwt: 'OAuth2 access token (EdDSA JWT)',
+    ucan_1_link: 'UCAN, one link',
+    ucan_2_links: 'UCAN, two links (child of the one-link token)',
+  };
+  for (const [k, v] of Object.entries(a.accounts_me))
+    rows.push([
+      `\`GET /accounts/me\` with ${names[k]}`,
+      rps(v),
+      'none',
+      `${(v.ratio_vs_api_key * 100).toFixed(1)}% of the API key`,
+      'info',
+    ]);
+  rows.push(
+    ['`POST /book` with an API key (SQLite)', rps(a.book.api_key), 'none', 'baseline', 'info'],
+    [
+      '`POST /book` with a UCAN carrying max_spend_usd (SQLite)',
+      rps(a.book.ucan_with_budget),
+      'none',
+      `${(a.book.ucan_with_budget.ratio_vs_api_key * 100).toFixed(1)}% of the API key; ledger verify ${a.verify_ok ? 'ok' : 'FAILED'}`,
+      a.verify_ok ? 'info' : '**FAIL** (ledger broken)',
+    ],
+  );
+  return rows;
 }
 
 function plannerRows(planner: PlannerResult, rows: Row[]): void {
@@ -353,6 +397,10 @@ async function main(): Promise<void> {
     log(`bookings: ${BOOKING_SECONDS} s loads, 32 clients, SQLite then PostgreSQL`);
     res.booking = await runBookingBench(BOOKING_SECONDS, 32);
   }
+  if (want('auth')) {
+    log(`auth: ${BOOKING_SECONDS} s loads, 16 connections, one credential kind at a time`);
+    res.auth = await runAuthBench(BOOKING_SECONDS, 16);
+  }
   log('done');
   const summary = {
     bench: 'computemd',
@@ -367,6 +415,7 @@ async function main(): Promise<void> {
     http: res.http,
     planner: res.planner,
     booking: res.booking,
+    auth: res.auth,
   };
   const md = table(res);
   console.log(JSON.stringify(summary, null, 2));
