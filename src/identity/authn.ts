@@ -118,6 +118,15 @@ const OAUTH_PROBLEM: Record<OAuthTokenError['code'], ProblemKind> = {
 export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
   const cacheMs = d.cacheMs ?? 1000;
   const cache = new Map<string, { ctx: AuthContext; until: number }>();
+  // CIDs of UCANs whose did:key signature verified (ucan.ts `verified`), bounded.
+  const verifiedCids = new Set<string>();
+  const verified = {
+    has: (cid: string) => verifiedCids.has(cid),
+    add: (cid: string) => {
+      if (verifiedCids.size >= 50_000) verifiedCids.delete(verifiedCids.values().next().value as string);
+      verifiedCids.add(cid);
+    },
+  };
   const toPrincipal = (p: PrincipalRecord): Principal => ({ id: p.id, role: p.role, name: p.name });
   const disabled = (p: PrincipalRecord | null): AuthResult | null =>
     !p
@@ -253,6 +262,7 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
         now: Math.floor(d.clock.now() / 1000),
         audience: d.gatewayDid,
         resolveDid: d.resolveDid,
+        verified,
         proofs: async (cid) => {
           const jwtProof = sent.get(cid);
           if (jwtProof) return { jwt: jwtProof };

@@ -187,10 +187,19 @@ export type DidResolver = (did: string) => Promise<{ alg: KeyAlg; publicKey: Uin
  * (`cause.code === 'fetch_failed'` marks the transient case).
  */
 export function createDidResolver(opts: { web?: DidWebResolver } = {}): DidResolver {
+  // A did:key decodes to the same key every time, but decoding checks the point on its curve
+  // (a modular square root, the most expensive step of a UCAN check after the signature): keep
+  // the answers for the DIDs seen, bounded.
+  const keys = new Map<string, { alg: KeyAlg; publicKey: Uint8Array }>();
   return async (did) => {
     if (did.startsWith('did:key:')) {
+      const hit = keys.get(did);
+      if (hit) return [hit];
       try {
-        return [parseDidKey(did)];
+        const k = parseDidKey(did);
+        if (keys.size >= 10_000) keys.delete(keys.keys().next().value as string);
+        keys.set(did, k);
+        return [k];
       } catch (e) {
         throw new JwsError('unknown_key', `${did}: ${(e as DidKeyError).message}`, { cause: e });
       }

@@ -606,3 +606,35 @@ describe('abilities and caveats', () => {
     );
   });
 });
+
+describe('validateUcan: remembered signatures', () => {
+  it('a did:key signature verified once is not verified again; time and revocation still are', async () => {
+    const jwts = issueChain(defaults());
+    const seen = new Set<string>();
+    let resolved = 0;
+    const base = createDidResolver();
+    const counting: ValidateOptions['resolveDid'] = async (did) => {
+      resolved++;
+      return base(did);
+    };
+    const { o } = options(jwts, { resolveDid: counting, verified: seen });
+    await validateUcan(leafOf(jwts), o);
+    assert.equal(resolved, 3, 'each link verified once');
+    assert.equal(seen.size, 3);
+    await validateUcan(leafOf(jwts), o);
+    assert.equal(resolved, 3, 'the second time, no signature is checked');
+    // Expiry and revocation are not part of what is remembered.
+    await assert.rejects(validateUcan(leafOf(jwts), { ...o, now: NOW + 601 }), isUcanError('expired'));
+    const rootCid = ucanCid(jwts[0] as string);
+    await assert.rejects(
+      validateUcan(leafOf(jwts), { ...o, isRevoked: async (c) => (c.includes(rootCid) ? rootCid : null) }),
+      isUcanError('revoked'),
+    );
+    // A forged token is another CID: its signature is checked, and fails.
+    const [h, p] = leafOf(jwts).split('.');
+    // Same signers, another expiry: a real signature of carol's over a different payload.
+    const other = issueChain(defaults().map((l, i) => (i === 2 ? { ...l, exp: NOW + 500 } : l)));
+    const forged = `${h}.${p}.${leafOf(other).split('.')[2]}`;
+    await assert.rejects(validateUcan(forged, o), isUcanError('bad_signature'));
+  });
+});

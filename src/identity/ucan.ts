@@ -304,6 +304,13 @@ export interface ValidateOptions {
   isRoot: (iss: string, resource: string) => Promise<boolean>;
   /** Longest chain, counting the presented token. Default 8. */
   maxDepth?: number;
+  /**
+   * CIDs whose signature was verified before. A CID hashes the exact JWT and a did:key never
+   * changes its key, so a did:key-signed CID that verified once verifies forever: only those are
+   * remembered (a did:web document may rotate its keys). Time, revocation and attenuation are
+   * checked on every call regardless.
+   */
+  verified?: { has(cid: string): boolean; add(cid: string): void };
 }
 
 export interface UcanLink {
@@ -454,9 +461,10 @@ export async function validateUcan(jwt: string, o: ValidateOptions): Promise<Val
     throw new UcanError('revoked', `UCAN ${revoked} in the chain was revoked`, { cid: n?.cid ?? revoked });
   }
   for (const n of all) {
-    if (n.jwt === null) continue;
+    if (n.jwt === null || o.verified?.has(n.cid)) continue;
     try {
       await verifyJws(n.jwt, o.resolveDid, { expectedDid: n.payload.iss, typ: 'JWT' });
+      if (n.payload.iss.startsWith('did:key:')) o.verified?.add(n.cid);
     } catch (e) {
       if (!(e instanceof JwsError)) throw e;
       throw new UcanError('bad_signature', `UCAN ${n.cid}: ${e.message}`, { cid: n.cid, cause: e });

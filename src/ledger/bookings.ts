@@ -46,6 +46,8 @@ export type Outcome =
   | { ok: false; problem: Problem };
 
 const SCOPE = 'POST /book';
+/** Budget accounts whose credit limit this process has set, per store. */
+const budgetLimitsSet = new WeakMap<LedgerStore, Set<string>>();
 const RETRIES = 3;
 
 const fail = (p: Problem): Outcome => ({ ok: false, problem: p });
@@ -127,8 +129,15 @@ export async function createBooking(
     const refused = checkLines(priced.lines, limits);
     if (refused) return fail(refused);
     const budgets = budgetsOf(limits);
-    // The cap is the budget account's credit limit; setting it again to the same value is harmless.
-    for (const b of budgets) await d.store.setCreditLimit(b.account, b.limit);
+    // The cap is the budget account's credit limit, set once per token and process (setting it
+    // again, as another replica may, is harmless: a token's cap never changes).
+    let set = budgetLimitsSet.get(d.store);
+    if (!set) budgetLimitsSet.set(d.store, (set = new Set()));
+    for (const b of budgets) {
+      if (set.has(b.account)) continue;
+      await d.store.setCreditLimit(b.account, b.limit);
+      set.add(b.account);
+    }
     // The manifest is kept whole: node agents verify it again before anything runs (issue 6).
     const summary = manifest ? { ...priced.summary, manifest } : priced.summary;
     const booking = buildBooking(d, principal, req, priced.lines, summary, rail.name, now);
