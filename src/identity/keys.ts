@@ -5,7 +5,8 @@ import { p256 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 
 /**
- * Signing keys for the identity stack (issue 5): Ed25519, P-256 and secp256k1 on `@noble/curves`.
+ * Signing keys for the identity stack (issue 5): Ed25519, P-256 and secp256k1 on `@noble/curves`
+ * (keys, signing), with verification in OpenSSL through `node:crypto` where it can (`verify`).
  *
  * - Public keys: Ed25519 raw 32 bytes; P-256 and secp256k1 SEC1 compressed (33 bytes).
  * - Secret keys: 32 raw bytes for all three.
