@@ -381,6 +381,66 @@ describe('UCAN delegation', () => {
     assert.equal(gone.body.type, 'https://computemd.dev/problems/token-revoked');
   });
 
+  test('revocation requests: each error names its field, and only the issuer may sign one', async () => {
+    const a = await newRequester('olga');
+    const key = generateKey('Ed25519');
+    const did = didKeyFromPublicKey('Ed25519', key.publicKey);
+    const jwt = issueUcan({
+      issuer: { key, did },
+      audience: gatewayDid,
+      capabilities: { [`computemd:principal:${a.id}`]: { 'compute/book': [{}] } },
+      expiresAt: Math.floor(t.clock.now() / 1000) + 60,
+    });
+    const cid = ucanCid(jwt);
+    const sig = signJws(`REVOKE:${cid}`, { key, did });
+    const cases: [unknown, number, string][] = [
+      [{}, 400, '/revoke'],
+      [{ revoke: 'not-a-cid' }, 400, '/revoke'],
+      [{ revoke: cid, iss: 'nope', challenge: sig }, 400, '/iss'],
+      [{ revoke: cid, iss: did }, 400, '/challenge'],
+      [{ revoke: cid, iss: did, challenge: sig }, 404, '/ucan'], // not minted here, and not sent
+      [{ revoke: cid, iss: did, challenge: sig, ucan: 'x.y.z' }, 400, '/ucan'],
+      [{ revoke: ucanCid(`${jwt}x`), iss: did, challenge: sig, ucan: jwt }, 400, '/ucan'],
+      [{ revoke: cid, iss: gatewayDid, challenge: sig, ucan: jwt }, 403, '/iss'],
+    ];
+    for (const [body, status, param] of cases) {
+      const r = await call('POST', '/ucan/revocations', null, body);
+      assert.equal(r.status, status, JSON.stringify(body));
+      assert.equal(r.body.param, param, JSON.stringify(r.body));
+    }
+    // Unauthenticated and unsigned: 401. Another tenant's UCAN: 404. The operator may; twice is 200.
+    assert.equal((await call('POST', '/ucan/revocations', null, { revoke: cid })).status, 401);
+    const m = await call('POST', '/tokens', a.key, { can: ['compute/book'] });
+    const b = await newRequester('pavel');
+    assert.equal((await call('POST', '/ucan/revocations', b.key, { revoke: m.body.cid })).status, 404);
+    assert.equal((await call('POST', '/ucan/revocations', a.key, { revoke: m.body.cid })).status, 201);
+    assert.equal((await call('POST', '/ucan/revocations', admin, { revoke: m.body.cid })).status, 200);
+    assert.ok(
+      (await call('GET', `/tokens?principal=${a.id}`, admin)).body.tokens.some(
+        (x: Json) => x.id === m.body.id && x.revoked_at,
+      ),
+    );
+  });
+
+  test('a UCAN cannot mint an API key; a DID belongs to one principal', async () => {
+    const a = await newRequester('quinn');
+    const u = await call('POST', '/tokens', a.key, { can: ['compute/book'] });
+    const k = await call('POST', '/tokens', u.body.token, { kind: 'api_key' });
+    assert.equal(k.status, 403);
+    assert.equal(k.body.type, 'https://computemd.dev/problems/insufficient-capability');
+    assert.equal((await call('POST', '/tokens', a.key, { kind: 'bogus' })).body.param, '/kind');
+    assert.equal(
+      (await call('POST', '/tokens', a.key, { kind: 'api_key', expires_in: 'never' })).body.param,
+      '/expires_in',
+    );
+    const key = generateKey('Ed25519');
+    const did = didKeyFromPublicKey('Ed25519', key.publicKey);
+    await newRequester('r1', { did });
+    const dup = await call('POST', '/principals', admin, { role: 'requester', name: 'r2', did });
+    assert.equal(dup.status, 409);
+    assert.equal(dup.body.param, '/did');
+  });
+
   test('token create validates its body and names the field', async () => {
     const a = await newRequester('ken');
     const cases: [unknown, string][] = [

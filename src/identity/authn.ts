@@ -312,7 +312,7 @@ export function createAuthenticator(d: AuthenticatorDeps): Authenticator {
           'malformed',
         );
       if ('ucv' in claims) return ucan(bearer, proofs);
-      if (claims.iss === d.gatewayDid) return oauth(bearer);
+      if (d.oauth.isOwn(bearer)) return oauth(bearer);
       if (d.external?.handles(bearer)) return externalJwt(bearer, d.external);
       return fail(
         'invalid-token',

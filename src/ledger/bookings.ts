@@ -131,8 +131,8 @@ export async function createBooking(
     const budgets = budgetsOf(limits);
     // The cap is the budget account's credit limit, set once per token and process (setting it
     // again, as another replica may, is harmless: a token's cap never changes).
-    let set = budgetLimitsSet.get(d.store);
-    if (!set) budgetLimitsSet.set(d.store, (set = new Set()));
+    const set = budgetLimitsSet.get(d.store) ?? new Set<string>();
+    budgetLimitsSet.set(d.store, set);
     for (const b of budgets) {
       if (set.has(b.account)) continue;
       await d.store.setCreditLimit(b.account, b.limit);
