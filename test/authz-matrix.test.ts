@@ -2,11 +2,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { REGISTRATION_TYP } from '../src/gateway/agents.js';
 import { didKeyFromPublicKey } from '../src/identity/did-key.js';
 import { ensureGatewayKey } from '../src/identity/gateway-key.js';
 import type { DidSigner } from '../src/identity/jws.js';
+import { signJws } from '../src/identity/jws.js';
 import { generateKey } from '../src/identity/keys.js';
-import { type Caveats, issueUcan } from '../src/identity/ucan.js';
+import { ROLE_ABILITIES } from '../src/identity/principals.js';
+import { abilityCovers, type Caveats, issueUcan } from '../src/identity/ucan.js';
 import type { Offer } from '../src/protocol/schemas/offer.js';
 import { ANONYMOUS_OK, ROUTE_ABILITIES } from '../src/server/auth.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
@@ -219,8 +222,51 @@ before(async () => {
       ok: 200,
       owned: true,
     },
+    {
+      route: 'POST /agents',
+      method: 'POST',
+      url: '/agents',
+      body: () => ({ registration: registration(`m-${++n}`) }),
+      ok: 201,
+    },
+    {
+      route: 'POST /agents/:name/heartbeat',
+      method: 'POST',
+      url: '/agents/m-op/heartbeat',
+      body: () => ({}),
+      ok: 200,
+    },
+    { route: 'GET /agents', method: 'GET', url: '/agents', ok: 200 },
   ];
+  // The operator's own node agent, for the heartbeat route.
+  const r = await call('POST', '/agents', bearer(admin), { registration: registration('m-op') });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
 });
+
+/** A node agent's registration, signed by a fresh key (gateway/agents.ts). */
+function registration(name: string): string {
+  const k = generateKey('Ed25519');
+  const signer = { key: k, did: didKeyFromPublicKey('Ed25519', k.publicKey) };
+  return signJws(
+    {
+      v: 1,
+      name,
+      did: signer.did,
+      capabilities: {
+        measured_at: '2026-11-25T00:00:00.000Z',
+        method: 'benchmark',
+        cpu: { cores: 4, model: null, gflops_per_core: 1, memory_bandwidth_gbs: 1 },
+        memory_gb: 8,
+        gpus: [],
+        notes: [],
+      },
+      price_per_hour: 0.1,
+      iat: nowS(),
+    },
+    signer,
+    { typ: REGISTRATION_TYP },
+  );
+}
 after(async () => {
   await t.gw.close();
 });
@@ -231,7 +277,13 @@ async function run(e: Endpoint, headers: Record<string, string>, owner = alice) 
   return call(e.method, url, { ...headers, 'idempotency-key': `k${++n}` }, body);
 }
 const abilityOf = (e: Endpoint) => ROUTE_ABILITIES[e.route];
-const isAdmin = (e: Endpoint) => abilityOf(e) === 'compute/admin';
+/** Beyond what a requester's role allows (administration, providing): 403 for every requester credential. */
+const isAdmin = (e: Endpoint) => {
+  const ab = abilityOf(e);
+  if (ab === undefined) return false;
+  const wanted = typeof ab === 'string' ? [ab] : ab;
+  return !wanted.some((a) => ROLE_ABILITIES.requester.some((g) => abilityCovers(g, a)));
+};
 
 /** One matrix row: a credential, and what every endpoint answers to it. */
 interface Row {

@@ -12,6 +12,7 @@ import {
 } from './commands.js';
 import { connect } from './connect.js';
 import { cmdKeyCreate, cmdPrincipal, cmdToken } from './identity.js';
+import { cmdNode } from './node.js';
 import { cmdAccount, cmdBook, cmdBookings, cmdCancel, cmdCredit, cmdLedgerVerify } from './ledger.js';
 
 const USAGE = `computemd — one gateway to discover, plan, book and run compute across providers
@@ -38,6 +39,9 @@ Commands:
   token list            your tokens (operator: everyone's, or --principal ID)
   token revoke ID       revoke a token; a revoked UCAN revokes every token below it
   key create --out FILE a key file (0600) for your own DID: --alg Ed25519|P-256|secp256k1
+  node                  join a gateway as a provider: --gateway URL --token T --name NAME
+                        [--price-per-hour USD] [--region R] [--data DIR] [--heartbeat-s N]
+  node drain [--off]    stop (or resume) new work on a node agent
 
 Serve flags:   --port N  --host H  --data DIR  --config FILE  --seed N  --tls-cert FILE  --tls-key FILE
 Client flags:  --url URL  --token T  --data DIR  --json
@@ -90,6 +94,11 @@ const OPTIONS = {
   proof: stringFlag,
   out: stringFlag,
   alg: stringFlag,
+  gateway: stringFlag,
+  'price-per-hour': stringFlag,
+  region: stringFlag,
+  'heartbeat-s': stringFlag,
+  off: { type: 'boolean' },
   ...Object.fromEntries([...FILTER_FLAGS, ...DISCOVER_FLAGS].map((f) => [f, stringFlag])),
 } as const;
 
@@ -183,6 +192,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await cmdPrincipal(connect(values), sub, values, json, io);
       case 'token':
         return await cmdToken(connect(values), sub, positionals[2], values, json, io);
+      case 'node':
+        return await cmdNode(sub, values, process.env, io);
       case 'key':
         if (sub !== 'create') {
           io.err('error: usage: computemd key create --out FILE [--alg Ed25519|P-256|secp256k1]');

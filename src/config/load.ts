@@ -244,6 +244,10 @@ export function loadConfig(
       cwd,
     ),
     auth: { jwt_issuers: file.auth?.jwt_issuers ?? [] },
+    agents: {
+      heartbeat_timeout_s:
+        envInt(env, 'COMPUTEMD_AGENT_TIMEOUT_S') || file.agents?.heartbeat_timeout_s || 30,
+    },
     trust_proxy: trustProxy(envStr(env, 'COMPUTEMD_TRUST_PROXY')) ?? file.trust_proxy ?? false,
     rate_limit: {
       enabled: rateLimitSwitch(envStr(env, 'COMPUTEMD_RATE_LIMIT')) ?? file.rate_limit?.enabled ?? true,

@@ -94,6 +94,16 @@ export const ConfigFile = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    agents: Type.Optional(
+      Type.Object(
+        {
+          heartbeat_timeout_s: Type.Optional(
+            Type.Integer({ minimum: 1, description: 'Silence after which a node agent lists no offers' }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     trust_proxy: Type.Optional(
       Type.Union([Type.Boolean(), Type.String({ minLength: 1 })], {
         description: 'Trust X-Forwarded-For from a proxy: true, or its addresses/CIDRs, comma-separated',
@@ -201,6 +211,7 @@ export interface GatewayConfig {
    */
   tls: { cert: string; key: string; cert_file: string; key_file: string } | null;
   rate_limit: RateLimitConfig;
+  agents: { heartbeat_timeout_s: number };
   /** Whose X-Forwarded-For to believe: false (the socket's address), true, or addresses/CIDRs. */
   trust_proxy: boolean | string;
   /** External JWT issuers (identity/oauth.ts); empty: only the gateway's own credentials. */

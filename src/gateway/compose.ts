@@ -37,6 +37,7 @@ import { type Clock, systemClock } from '../util/clock.js';
 import { packagePath } from '../util/paths.js';
 import { createDiscoveryApi } from './discovery.js';
 import { type LedgerWiring, wireLedger } from './ledger.js';
+import { createAgentRegistry } from './agents.js';
 import { createPlanningApi } from './planning.js';
 
 export interface Gateway {
@@ -98,9 +99,12 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     clock,
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });
+  // Node agents join at run time (gateway/agents.ts): this list, read live, grows with them.
+  const providers: Provider[] = [...set.providers];
+  const providerTypes = new Map(providers.map((p) => [p.info.name, p.info.type]));
   const refresher = createRefresher({
     market,
-    providers: set.providers,
+    providers,
     clock,
     timeoutMs: config.refresh.timeout_ms,
   });
@@ -156,7 +160,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   const discovery = createDiscoveryApi({
     market,
     refresher,
-    providers: set.providers,
+    providers,
     capabilities,
     geo,
     now: () => clock.now(),
@@ -187,7 +191,16 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     discovery,
     auth,
     identity: { repo: store.identity, ids, clock, gateway, oauth, auth, resolveDid },
-    providerTypes: new Map(set.providers.map((p) => [p.info.name, p.info.type])),
+    providerTypes,
+    agents: createAgentRegistry({
+      providers,
+      providerTypes,
+      refresher,
+      capabilities,
+      clock,
+      resolveDid,
+      heartbeatTimeoutMs: config.agents.heartbeat_timeout_s * 1000,
+    }),
     logLevel: config.log_level,
     planning,
     ledger: ledger.service,
@@ -223,7 +236,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     app,
     market,
     refresher,
-    providers: set.providers,
+    providers,
     config,
     operatorCreated: created,
     adminTokenPath: tokenPath,

@@ -19,6 +19,8 @@ export interface Refresher {
   refreshAll(): Promise<ProviderHealth[]>;
   /** Refresh one provider now. */
   refreshOne(name: string): Promise<ProviderHealth | null>;
+  /** Adds a provider that joined at run time (a node agent); scheduled at once when started. */
+  add(p: Provider): void;
   /** Per-provider timers on each provider's refresh_interval_s (unref'd: they never hold the process). */
   start(): void;
   stop(): void;
@@ -38,7 +40,9 @@ export function createRefresher(deps: RefresherDeps): Refresher {
   const inflight = new Map<string, Promise<Outcome>>();
   const timers = new Map<string, NodeJS.Timeout>();
   let running = false;
-  for (const p of deps.providers) {
+  // The list grows when node agents join (add); the caller's array is not changed.
+  const providers: Provider[] = [...deps.providers];
+  const track = (p: Provider) =>
     state.set(p.info.name, {
       provider: p.info.name,
       status: 'pending',
@@ -48,7 +52,7 @@ export function createRefresher(deps: RefresherDeps): Refresher {
       consecutive_failures: 0,
       offers: 0,
     });
-  }
+  for (const p of providers) track(p);
 
   const fetchOne = (p: Provider): Promise<Outcome> => {
     const existing = inflight.get(p.info.name);
@@ -114,13 +118,13 @@ export function createRefresher(deps: RefresherDeps): Refresher {
   return {
     async refreshAll() {
       const results = await Promise.all(
-        deps.providers.map(async (p) => [p, await fetchOne(p)] as [Provider, Outcome]),
+        providers.map(async (p) => [p, await fetchOne(p)] as [Provider, Outcome]),
       );
       apply(results);
       return snapshotHealth();
     },
     async refreshOne(name) {
-      const p = deps.providers.find((x) => x.info.name === name);
+      const p = providers.find((x) => x.info.name === name);
       if (!p) return null;
       apply([[p, await fetchOne(p)]]);
       return { ...(state.get(name) as ProviderHealth) };
@@ -128,7 +132,13 @@ export function createRefresher(deps: RefresherDeps): Refresher {
     start() {
       if (running) return;
       running = true;
-      for (const p of deps.providers) schedule(p);
+      for (const p of providers) schedule(p);
+    },
+    add(p) {
+      if (state.has(p.info.name)) throw new RangeError(`provider ${p.info.name} is already refreshed`);
+      providers.push(p);
+      track(p);
+      schedule(p);
     },
     stop() {
       running = false;

@@ -7,6 +7,7 @@ import { installMetrics } from './metrics.js';
 import { installProblemHandlers } from './problems.js';
 import { installAuthFailureLimit, installRateLimit } from './rate-limit.js';
 import { installResponseCache } from './response-cache.js';
+import { agentRoutes } from './routes/agents.js';
 import { bookingRoutes } from './routes/bookings.js';
 import { capabilitiesRoutes } from './routes/capabilities.js';
 import { discoveryRoutes } from './routes/discovery.js';
@@ -113,6 +114,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
         { name: 'ledger', description: 'Accounts, transactions, credits and invariant checks' },
         { name: 'catalog', description: 'Published price catalogs' },
         { name: 'identity', description: 'Principals, API keys, UCAN delegation, OAuth2' },
+        { name: 'agents', description: 'Node agents: hosts that join as providers' },
         { name: 'meta', description: 'Health and documentation' },
       ],
     },
@@ -149,6 +151,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   orchestrateRoutes(app, deps);
   bookingRoutes(app, deps);
   identityRoutes(app, deps);
+  agentRoutes(app, deps);
   await app.ready();
   return app;
 }

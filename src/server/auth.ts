@@ -48,6 +48,9 @@ export const ROUTE_ABILITIES: Readonly<Record<string, string | readonly string[]
   'GET /principals/:id': 'compute/admin',
   'POST /principals/:id/disable': 'compute/admin',
   'POST /principals/:id/keys': 'compute/admin',
+  'POST /agents': 'compute/provide',
+  'POST /agents/:name/heartbeat': 'compute/provide',
+  'GET /agents': ['compute/provide', 'compute/admin'],
 };
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);

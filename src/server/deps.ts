@@ -1,4 +1,5 @@
 import type { CapabilityCatalog } from '../capabilities/types.js';
+import type { AgentRegistry } from '../gateway/agents.js';
 import type { Authenticator } from '../identity/authn.js';
 import type { LedgerService } from '../ledger/service.js';
 import type { ProviderType } from '../protocol/glossary.js';
@@ -78,6 +79,8 @@ export interface GatewayDeps {
   planning: PlanningApi | null;
   /** The gateway's own DID (identity/gateway-key.ts). */
   gatewayDid?: string;
+  /** Node agents that joined as providers (issue 6); null in tests without them. */
+  agents?: AgentRegistry | null;
   /** Bookings, accounts and the ledger; null in discovery-only tests. */
   ledger?: LedgerService | null;
   /** PEM certificate and key: HTTPS over HTTP/2 (HTTP/1.1 still accepted); absent or null = plain HTTP. */

@@ -14,6 +14,10 @@ export interface LocalOfferOptions {
   capabilities: CapabilityCatalog;
   pricePerHour: number;
   region: string;
+  /** Whose offers: default `local`; a node agent's are its own provider (gateway/agents.ts). */
+  provider?: string;
+  /** Default 'provider_attested' (the OS's word); a node agent's measured figures are 'benchmark_based'. */
+  verification?: 'provider_attested' | 'benchmark_based';
 }
 
 const BYTES_PER_GIB = 1024 ** 3;
@@ -25,8 +29,9 @@ export function memoryGb(bytes: number): number {
 }
 
 export function localOffers(host: HostFacts, probe: GpuProbe, o: LocalOfferOptions): OfferInput[] {
+  const provider = o.provider ?? LOCAL_PROVIDER_NAME;
   const base = {
-    provider: LOCAL_PROVIDER_NAME,
+    provider,
     provider_type: 'edge' as const,
     vcpus: host.vcpus,
     memory_gb: memoryGb(host.memory_bytes),
@@ -38,9 +43,9 @@ export function localOffers(host: HostFacts, probe: GpuProbe, o: LocalOfferOptio
     available: 1,
     // Your own machine: it is up when the gateway is; 0.99 leaves room for reboots and sleep.
     reliability: 0.99,
-    // Figures come from the OS and the driver, not from a measured probe; issue 6's benchmark
-    // probe is what will earn 'benchmark_based'.
-    verification: 'provider_attested' as const,
+    // The in-process provider's figures come from the OS and the driver; a node agent's come
+    // from its benchmark probe (agent/benchmark.ts), which earns 'benchmark_based'.
+    verification: o.verification ?? ('provider_attested' as const),
     observed_at: o.observedAt,
     simulated: false,
     latency_band: 'LAN' as const,
@@ -48,7 +53,7 @@ export function localOffers(host: HostFacts, probe: GpuProbe, o: LocalOfferOptio
   const offers: OfferInput[] = [
     {
       ...base,
-      sku: 'local-cpu',
+      sku: `${provider}-cpu`,
       gpu_model: null,
       gpu_count: 0,
       gpu_memory_gb: null,
@@ -68,11 +73,11 @@ export function localOffers(host: HostFacts, probe: GpuProbe, o: LocalOfferOptio
     const gpuMemoryGb = g.memory_mib === null ? null : round2(g.memory_mib / 1024);
     const model = o.capabilities.resolveModel(g.name, {
       ...(gpuMemoryGb === null ? {} : { memory_gb: gpuMemoryGb }),
-      provider: LOCAL_PROVIDER_NAME,
+      provider,
     });
     offers.push({
       ...base,
-      sku: `local-gpu-${slug(model ?? g.name)}${gpuMemoryGb === null ? '' : `-${Math.round(gpuMemoryGb)}gb`}`,
+      sku: `${provider}-gpu-${slug(model ?? g.name)}${gpuMemoryGb === null ? '' : `-${Math.round(gpuMemoryGb)}gb`}`,
       // An unknown GPU keeps its driver name (classed GPU_OTHER), never null (that means CPU).
       gpu_model: model ?? g.name,
       gpu_count: g.count,

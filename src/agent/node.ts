@@ -1,0 +1,113 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { REGISTRATION_TYP } from '../gateway/agents.js';
+import { createKeyFile, loadKeyFile } from '../identity/gateway-key.js';
+import { signJws } from '../identity/jws.js';
+import { ComputeMdClient, ComputeMdError } from '../sdk/client.js';
+import { type Capabilities, measureCapabilities } from './benchmark.js';
+
+/**
+ * `computemd node`: this host joins a gateway as a provider of its own (issue 6, part 2).
+ *
+ * - **Identity.** The agent's key is `node.key` in its data dir (0600, created on first start),
+ *   and its DID is that key's did:key.
+ * - **Registration.** It measures its capabilities (benchmark.ts) and registers: a JWS its DID
+ *   signs, sent with the token it was given, which must allow `compute/provide`.
+ * - **Heartbeats.** It then heartbeats every `heartbeatS`. When the gateway no longer knows it (a
+ *   restart: 404) it registers again.
+ * - **Draining.** `drain()` asks for no new work, and running work finishes.
+ * - **Not yet.** Running leases, checkpoints and receipts come with the runtime (issue 6, parts
+ *   3–6).
+ */
+
+export interface NodeAgentOptions {
+  gateway: string;
+  token: string;
+  name: string;
+  dataDir: string;
+  pricePerHour: number;
+  region?: string;
+  heartbeatS?: number;
+  log: (line: string) => void;
+  /** Measured once at start; injectable so tests need not wait for the probes. */
+  capabilities?: Capabilities;
+}
+
+export interface NodeAgent {
+  did: string;
+  capabilities: Capabilities;
+  drain(on?: boolean): Promise<void>;
+  stop(): void;
+  /** Resolves when stopped. */
+  done: Promise<void>;
+}
+
+export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
+  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+  const keyPath = join(o.dataDir, 'node.key');
+  const me = existsSync(keyPath) ? loadKeyFile(keyPath) : createKeyFile(keyPath, 'Ed25519');
+  const capabilities = o.capabilities ?? (await measureCapabilities());
+  const client = new ComputeMdClient({ baseUrl: o.gateway, token: o.token });
+  const register = async () => {
+    const registration = signJws(
+      {
+        v: 1,
+        name: o.name,
+        did: me.did,
+        capabilities,
+        price_per_hour: o.pricePerHour,
+        ...(o.region ? { region: o.region } : {}),
+        iat: Math.floor(Date.now() / 1000),
+      },
+      me,
+      { typ: REGISTRATION_TYP },
+    );
+    await client.request('POST', '/agents', undefined, { registration });
+  };
+  await register();
+  o.log(
+    `computemd node: ${o.name} registered as ${me.did} with ${o.gateway} (${capabilities.cpu.cores} cores, ${capabilities.cpu.gflops_per_core} GFLOPS/core, ${capabilities.gpus.length} GPU(s))`,
+  );
+
+  let draining = false;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped: () => void = () => {};
+  const done = new Promise<void>((r) => {
+    stopped = r;
+  });
+  const beat = async (body: Record<string, unknown> = {}) => {
+    try {
+      await client.request('POST', `/agents/${encodeURIComponent(o.name)}/heartbeat`, undefined, body);
+    } catch (err) {
+      if (err instanceof ComputeMdError && err.status === 404) {
+        await register();
+        if (draining) await beat({ draining: true });
+        o.log(`computemd node: ${o.name} registered again (the gateway had forgotten it)`);
+      } else o.log(`computemd node: heartbeat failed: ${(err as Error).message}`);
+    }
+  };
+  const loop = () => {
+    timer = setTimeout(
+      async () => {
+        await beat();
+        if (timer) loop();
+      },
+      (o.heartbeatS ?? 10) * 1000,
+    );
+  };
+  loop();
+  return {
+    did: me.did,
+    capabilities,
+    async drain(on = true) {
+      draining = on;
+      await beat({ draining: on });
+    },
+    stop() {
+      clearTimeout(timer);
+      timer = undefined;
+      stopped();
+    },
+    done,
+  };
+}
