@@ -146,6 +146,38 @@ describe('agents registry (in-process gateway)', () => {
     assert.equal((await call('POST', '/agents', provider, { registration: wrongTyp })).status, 422);
   });
 
+  it("booked and settled, the agent's provider account earns; only its owner and the operator see it", async () => {
+    const offer = (await offersOf('lab-1'))[0] as Offer;
+    const c = await t.gw.app.inject({
+      method: 'POST',
+      url: '/accounts/pr_operator/credit',
+      headers: { authorization: `Bearer ${admin}`, 'idempotency-key': 'agents-credit' },
+      payload: { amount_usd: 100 },
+    });
+    assert.equal(c.statusCode, 201);
+    // Streaming: usage is paid to the provider as it accrues, not only at the end.
+    const b = await call('POST', '/book', admin, {
+      allocations: [{ offer_id: offer.id, nodes: 1, hours: 1 }],
+      payment: { method: 'credits', stream: true },
+    });
+    assert.equal(b.status, 201, JSON.stringify(b.body));
+    await t.gw.ledger.service.settleDue();
+    t.clock.advance(30 * 60_000);
+    await t.gw.ledger.service.settleDue();
+    const e = await call('GET', '/agents/lab-1/earnings', provider);
+    assert.equal(e.status, 200, JSON.stringify(e.body));
+    assert.equal(e.body.id, 'prov:lab-1');
+    assert.ok(e.body.balance_usd > 0, JSON.stringify(e.body));
+    assert.ok(e.body.transactions.length > 0);
+    assert.equal((await call('GET', '/agents/lab-1/earnings', admin)).status, 200);
+    const other = (await call('POST', '/principals', admin, { role: 'provider', name: 'nosy' })).body.api_key
+      .key;
+    assert.equal((await call('GET', '/agents/lab-1/earnings', other)).status, 404);
+    assert.equal((await call('GET', '/agents/lab-1/earnings?limit=0', provider)).body.param, 'limit');
+    // Keep the agent listed for the next test: it was silent for 30 minutes.
+    await call('POST', '/agents/lab-1/heartbeat', provider, {});
+  });
+
   it('only principals allowed compute/provide register; heartbeats are the owner’s', async () => {
     const req = (await call('POST', '/principals', admin, { role: 'requester', name: 'r' })).body.api_key.key;
     const r = await call('POST', '/agents', req, { registration: reg({ name: 'lab-2' }) });

@@ -237,6 +237,7 @@ before(async () => {
       ok: 200,
     },
     { route: 'GET /agents', method: 'GET', url: '/agents', ok: 200 },
+    { route: 'GET /agents/:name/earnings', method: 'GET', url: '/agents/m-op/earnings', ok: 200 },
   ];
   // The operator's own node agent, for the heartbeat route.
   const r = await call('POST', '/agents', bearer(admin), { registration: registration('m-op') });

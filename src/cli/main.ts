@@ -12,8 +12,8 @@ import {
 } from './commands.js';
 import { connect } from './connect.js';
 import { cmdKeyCreate, cmdPrincipal, cmdToken } from './identity.js';
-import { cmdNode } from './node.js';
 import { cmdAccount, cmdBook, cmdBookings, cmdCancel, cmdCredit, cmdLedgerVerify } from './ledger.js';
+import { cmdNode } from './node.js';
 
 const USAGE = `computemd — one gateway to discover, plan, book and run compute across providers
 
@@ -42,6 +42,7 @@ Commands:
   node                  join a gateway as a provider: --gateway URL --token T --name NAME
                         [--price-per-hour USD] [--region R] [--data DIR] [--heartbeat-s N]
   node drain [--off]    stop (or resume) new work on a node agent
+  node earnings         what a node agent has earned (its provider account)
 
 Serve flags:   --port N  --host H  --data DIR  --config FILE  --seed N  --tls-cert FILE  --tls-key FILE
 Client flags:  --url URL  --token T  --data DIR  --json
@@ -193,7 +194,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       case 'token':
         return await cmdToken(connect(values), sub, positionals[2], values, json, io);
       case 'node':
-        return await cmdNode(sub, values, process.env, io);
+        return await cmdNode(sub, values, json, process.env, io);
       case 'key':
         if (sub !== 'create') {
           io.err('error: usage: computemd key create --out FILE [--alg Ed25519|P-256|secp256k1]');

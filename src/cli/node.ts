@@ -17,6 +17,7 @@ export interface NodeFlags {
 export async function cmdNode(
   sub: string | undefined,
   f: NodeFlags,
+  json: boolean,
   env: NodeJS.ProcessEnv,
   io: Io,
 ): Promise<number> {
@@ -30,6 +31,20 @@ export async function cmdNode(
   if (!token) return usage('--token: a token allowed compute/provide (or COMPUTEMD_TOKEN)');
   if (!f.name || !/^[a-z0-9][a-z0-9-]{1,62}$/.test(f.name))
     return usage('--name: 2–63 lower-case letters, digits and -, e.g. --name lab-box-1');
+  if (sub === 'earnings') {
+    const client = new ComputeMdClient({ baseUrl: gateway, token });
+    const r = await client.get<{
+      balance_usd: number;
+      transactions: { at: string; kind: string; amount_usd: number; booking_id: string | null }[];
+    }>(`/agents/${encodeURIComponent(f.name)}/earnings`);
+    if (json) io.out(JSON.stringify(r, null, 2));
+    else {
+      io.out(`${f.name}: earned $${r.balance_usd.toFixed(2)}`);
+      for (const t of r.transactions.slice(0, 10))
+        io.out(`  ${t.at}  ${t.kind.padEnd(7)} $${t.amount_usd.toFixed(6)}  ${t.booking_id ?? ''}`);
+    }
+    return 0;
+  }
   if (sub === 'drain') {
     const client = new ComputeMdClient({ baseUrl: gateway, token });
     await client.request('POST', `/agents/${encodeURIComponent(f.name)}/heartbeat`, undefined, {
@@ -39,7 +54,7 @@ export async function cmdNode(
     return 0;
   }
   if (sub !== undefined)
-    return usage('usage: computemd node [drain [--off]] --gateway URL --token T --name NAME');
+    return usage('usage: computemd node [drain [--off] | earnings] --gateway URL --token T --name NAME');
   const price = f['price-per-hour'] === undefined ? 0 : Number(f['price-per-hour']);
   if (!Number.isFinite(price) || price < 0)
     return usage(`--price-per-hour: a number of USD ≥ 0 (got ${f['price-per-hour']})`);

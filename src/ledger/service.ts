@@ -1,6 +1,6 @@
 import { type Problem, problem } from '../protocol/problem.js';
 import { iso } from '../util/clock.js';
-import { externalAccount, parseAccountId, requesterAccount } from './accounts.js';
+import { externalAccount, parseAccountId, providerAccount, requesterAccount } from './accounts.js';
 import { type BookingDeps, createBooking, idempotencyMismatch, type Outcome } from './bookings.js';
 import { mirrorBudgets, type SpendLimit } from './budgets.js';
 import { IDEMPOTENCY_TTL_MS, requestHash } from './idempotency.js';
@@ -38,6 +38,8 @@ export interface LedgerService {
   cancel(caller: Caller, id: string, key: string | null): Promise<Outcome>;
   account(caller: Caller): Promise<Outcome>;
   transactions(caller: Caller, q: { cursor?: string; limit?: number }): Promise<Outcome>;
+  /** A provider's account (`prov:<name>`): what it has earned, and its entries, newest first. */
+  earnings(provider: string, q: { cursor?: string; limit?: number }): Promise<Outcome>;
   credit(caller: Caller, accountId: string, body: unknown, key: string | null): Promise<Outcome>;
   verify(): Promise<Outcome>;
   /** One settlement pass over every open booking; returns how many bookings changed. */
@@ -97,6 +99,48 @@ export function createLedgerService(d: LedgerDeps): LedgerService {
         param: 'id',
       }),
     );
+
+  /** One page of an account's entries, newest first (GET /accounts/me/transactions and earnings). */
+  async function entriesPage(account: string, q: { cursor?: string; limit?: number }): Promise<Outcome> {
+    const limit = q.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST)
+      return fail(
+        problem('invalid-parameter', `limit must be a whole number from 1 to ${MAX_LIST}`, {
+          param: 'limit',
+        }),
+      );
+    let before: number | undefined;
+    if (q.cursor !== undefined) {
+      before = Number(q.cursor);
+      if (!/^[1-9][0-9]{0,15}$/.test(q.cursor) || !Number.isSafeInteger(before))
+        return fail(
+          problem('invalid-parameter', 'cursor must be the next_cursor of a previous page', {
+            param: 'cursor',
+          }),
+        );
+    }
+    const rows = await store.listEntries(account, {
+      ...(before !== undefined ? { before } : {}),
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    return {
+      ok: true,
+      status: 200,
+      body: {
+        transactions: page.map((e) => ({
+          id: e.tx_id,
+          seq: e.seq,
+          kind: e.kind,
+          at: iso(e.at),
+          booking_id: e.booking_id,
+          memo: e.memo,
+          amount_usd: microsToUsd(e.amount),
+        })),
+        next_cursor: rows.length > limit ? String(page.at(-1)?.seq) : null,
+      },
+    };
+  }
 
   return {
     book: (c, body, key) => createBooking(d, c.id, body, key, c.limits ?? []),
@@ -196,43 +240,21 @@ export function createLedgerService(d: LedgerDeps): LedgerService {
       };
     },
 
-    async transactions(c, q) {
-      const limit = q.limit ?? 50;
-      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST)
-        return fail(
-          problem('invalid-parameter', `limit must be a whole number from 1 to ${MAX_LIST}`, {
-            param: 'limit',
-          }),
-        );
-      let before: number | undefined;
-      if (q.cursor !== undefined) {
-        before = Number(q.cursor);
-        if (!/^[1-9][0-9]{0,15}$/.test(q.cursor) || !Number.isSafeInteger(before))
-          return fail(
-            problem('invalid-parameter', 'cursor must be the next_cursor of a previous page', {
-              param: 'cursor',
-            }),
-          );
-      }
-      const rows = await store.listEntries(requesterAccount(c.id), {
-        ...(before !== undefined ? { before } : {}),
-        limit: limit + 1,
-      });
-      const page = rows.slice(0, limit);
+    transactions: (c, q) => entriesPage(requesterAccount(c.id), q),
+
+    async earnings(provider, q) {
+      const a = await store.getAccount(providerAccount(provider));
+      const page = await entriesPage(providerAccount(provider), q);
+      if (!page.ok) return page;
       return {
         ok: true,
         status: 200,
         body: {
-          transactions: page.map((e) => ({
-            id: e.tx_id,
-            seq: e.seq,
-            kind: e.kind,
-            at: iso(e.at),
-            booking_id: e.booking_id,
-            memo: e.memo,
-            amount_usd: microsToUsd(e.amount),
-          })),
-          next_cursor: rows.length > limit ? String(page.at(-1)?.seq) : null,
+          id: providerAccount(provider),
+          provider,
+          balance_usd: microsToUsd(a?.balance ?? 0),
+          currency: 'USD',
+          ...(page.body as Record<string, unknown>),
         },
       };
     },

@@ -51,6 +51,7 @@ export const ROUTE_ABILITIES: Readonly<Record<string, string | readonly string[]
   'POST /agents': 'compute/provide',
   'POST /agents/:name/heartbeat': 'compute/provide',
   'GET /agents': ['compute/provide', 'compute/admin'],
+  'GET /agents/:name/earnings': ['compute/provide', 'compute/admin'],
 };
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);

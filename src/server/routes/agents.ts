@@ -61,6 +61,41 @@ export function agentRoutes(app: FastifyInstance, deps: GatewayDeps): void {
   );
 
   app.get(
+    '/agents/:name/earnings',
+    {
+      schema: {
+        summary: "What a node agent has earned: its provider account's balance and entries",
+        tags: ['agents'],
+        params: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+        querystring: {
+          type: 'object',
+          properties: { cursor: { type: 'string' }, limit: { type: 'string' } },
+          additionalProperties: false,
+        },
+        security: [{ bearer: [] }],
+      },
+    },
+    async (req, reply) => {
+      const name = (req.params as { name: string }).name;
+      const mine = agents
+        .list(req.principal?.role === 'operator' ? null : who(req.principal?.id))
+        .some((a) => a.name === name);
+      if (!mine || !deps.ledger)
+        return sendProblem(
+          reply,
+          problem('not-found', `No node agent ${name} for this principal.`, { param: 'name' }),
+        );
+      const q = req.query as { cursor?: string; limit?: string };
+      const r = await deps.ledger.earnings(name, {
+        ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+        ...(q.limit !== undefined ? { limit: /^\d+$/.test(q.limit) ? Number(q.limit) : Number.NaN } : {}),
+      });
+      if (!r.ok) return sendProblem(reply, r.problem);
+      return r.body;
+    },
+  );
+
+  app.get(
     '/agents',
     {
       schema: {
