@@ -227,6 +227,14 @@ export function loadConfig(
         api_key: vastKey,
       },
       local: { enabled: p.local?.enabled ?? true, price_per_hour: p.local?.price_per_hour ?? 0 },
+      slurm: {
+        enabled: p.slurm?.enabled ?? false,
+        price_per_node_hour: p.slurm?.price_per_node_hour ?? 0,
+        region: p.slurm?.region ?? null,
+        slurm_conf: p.slurm?.slurm_conf ?? null,
+        bin_dir: p.slurm?.bin_dir ?? null,
+        work_root: p.slurm?.work_root ?? null,
+      },
     },
     capabilities: { classes: file.capabilities?.classes ?? {}, aliases: file.capabilities?.aliases ?? {} },
     refresh: { timeout_ms: file.refresh?.timeout_ms ?? DEFAULTS.refresh_timeout_ms },
@@ -245,8 +253,7 @@ export function loadConfig(
     ),
     auth: { jwt_issuers: file.auth?.jwt_issuers ?? [] },
     agents: {
-      heartbeat_timeout_s:
-        envInt(env, 'COMPUTEMD_AGENT_TIMEOUT_S') || file.agents?.heartbeat_timeout_s || 30,
+      heartbeat_timeout_s: envInt(env, 'COMPUTEMD_AGENT_TIMEOUT_S') || file.agents?.heartbeat_timeout_s || 30,
     },
     trust_proxy: trustProxy(envStr(env, 'COMPUTEMD_TRUST_PROXY')) ?? file.trust_proxy ?? false,
     rate_limit: {

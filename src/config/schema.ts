@@ -48,6 +48,28 @@ export const ConfigFile = Type.Object(
               { additionalProperties: false },
             ),
           ),
+          slurm: Type.Optional(
+            Type.Object(
+              {
+                enabled: Type.Optional(Type.Boolean()),
+                price_per_node_hour: Type.Optional(Type.Number({ minimum: 0 })),
+                region: Type.Optional(Type.String({ minLength: 1 })),
+                slurm_conf: Type.Optional(
+                  Type.String({ minLength: 1, description: 'slurm.conf path (else SLURM_CONF)' }),
+                ),
+                bin_dir: Type.Optional(
+                  Type.String({ minLength: 1, description: 'where sinfo, sbatch… are' }),
+                ),
+                work_root: Type.Optional(
+                  Type.String({
+                    minLength: 1,
+                    description: 'per-lease work dirs; the same path on every compute node',
+                  }),
+                ),
+              },
+              { additionalProperties: false },
+            ),
+          ),
           local: Type.Optional(
             Type.Object(
               {
@@ -189,6 +211,14 @@ export interface GatewayConfig {
     catalog: { enabled: boolean; clouds: string[] | null; refresh_url: string | null };
     vast: { enabled: boolean; base_url: string | null; cache_ttl_s: number; api_key: string | null };
     local: { enabled: boolean; price_per_hour: number };
+    slurm: {
+      enabled: boolean;
+      price_per_node_hour: number;
+      region: string | null;
+      slurm_conf: string | null;
+      bin_dir: string | null;
+      work_root: string | null;
+    };
   };
   capabilities: {
     classes: Partial<Record<'GPU_A' | 'GPU_B' | 'GPU_C', string[]>>;

@@ -1,9 +1,11 @@
+import { join } from 'node:path';
 import type { CapabilityCatalog } from '../capabilities/types.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Clock } from '../util/clock.js';
 import { type CatalogProviders, createCatalogProviders } from './catalog/index.js';
 import { createLocalProvider } from './local/index.js';
 import type { Provider } from './provider.js';
+import { createSlurmProvider } from './slurm/index.js';
 import { createVastProvider } from './vast/index.js';
 
 /**
@@ -54,5 +56,17 @@ export function buildProviders({ config, capabilities, clock, fetch: fetchImpl }
   if (vast) out.push(vast);
   if (p.local.enabled)
     out.push(createLocalProvider({ clock, capabilities, pricePerHour: p.local.price_per_hour }));
+  if (p.slurm.enabled)
+    out.push(
+      createSlurmProvider({
+        clock,
+        capabilities,
+        workRoot: p.slurm.work_root ?? join(config.data_dir, 'slurm'),
+        pricePerNodeHour: p.slurm.price_per_node_hour,
+        ...(p.slurm.region ? { region: p.slurm.region } : {}),
+        ...(p.slurm.slurm_conf ? { slurmConf: p.slurm.slurm_conf } : {}),
+        ...(p.slurm.bin_dir ? { binDir: p.slurm.bin_dir } : {}),
+      }),
+    );
   return { providers: out, catalogs };
 }
