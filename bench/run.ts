@@ -10,9 +10,11 @@
  *   (e) bookings (issue 4): `POST /book` per second over HTTP, 32 clients, on SQLite and PostgreSQL,
  *       against the raw store's rate for the same statements (bench/booking.ts);
  *   (f) auth (issue 5): each kind of credential on the same route against an API key, and bookings
- *       under a budgeted UCAN against the API key (bench/auth.ts).
+ *       under a budgeted UCAN against the API key (bench/auth.ts);
+ *   (g) sandbox (issue 6): a one-second CPU job under bwrap + a cgroup against the same job bare,
+ *       and the time from asking for a sandboxed run to its first instruction (bench/sandbox.ts).
  *
- * Flags pick sections (`--market --cold --http --planner --booking --auth`, any mix); none runs them all.
+ * Flags pick sections (`--market --cold --http --planner --booking --auth --sandbox`, any mix); none runs them all.
  * Prints one JSON summary, then a markdown table of every figure against its bar, and writes the
  * JSON to the OS temp dir (path printed). BENCH_QUICK=1: a smoke run (100k only, 2 s loads).
  * A benchmark is not a test: the exit code is 0 whatever the bars say, unless a bench crashed.
@@ -27,6 +29,7 @@ import { runBookingBench } from './booking.js';
 import { runColdStartBench } from './coldstart.js';
 import { runHttpBench } from './http.js';
 import { QUERY_SHAPES, WORST_SHAPES } from './market.js';
+import { runSandboxBench } from './sandbox.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const SIZES = QUICK ? [100_000] : [100_000, 1_000_000];
@@ -34,7 +37,7 @@ const HTTP_SECONDS = QUICK ? 2 : 8;
 const HTTP_CONNECTIONS = 16;
 const COLD_RUNS = QUICK ? 3 : 5;
 const BOOKING_SECONDS = QUICK ? 2 : 5;
-const SECTIONS = ['market', 'cold', 'http', 'planner', 'booking', 'auth'] as const;
+const SECTIONS = ['market', 'cold', 'http', 'planner', 'booking', 'auth', 'sandbox'] as const;
 type Section = (typeof SECTIONS)[number];
 const FLAGS = process.argv.slice(2).filter((a) => a.startsWith('--'));
 for (const f of FLAGS)
@@ -154,6 +157,7 @@ interface Results {
   planner?: PlannerResult;
   booking?: Awaited<ReturnType<typeof runBookingBench>>;
   auth?: AuthBenchResult;
+  sandbox?: Awaited<ReturnType<typeof runSandboxBench>>;
 }
 
 function bookingRows(b: NonNullable<Results['booking']>): Row[] {
@@ -212,6 +216,25 @@ function table(res: Results): string {
     ]);
   if (res.booking) rows.push(...bookingRows(res.booking));
   if (res.auth) rows.push(...authRows(res.auth));
+  if (res.sandbox) {
+    const x = res.sandbox;
+    rows.push(
+      [
+        'Sandbox: 1-second CPU job under bwrap + cgroup, wall time (median)',
+        `${x.sandboxed_s} s → overhead ${((x.overhead_ratio - 1) * 100).toFixed(1)}%`,
+        '≤ 5%',
+        `bare ${x.bare_s} s`,
+        pass(x.overhead_ratio <= 1.05),
+      ],
+      [
+        'Sandbox: from asking for a run to the workload’s first instruction',
+        `${x.spawn_to_first_instruction_ms} ms`,
+        '≤ 300 ms (the bar counts from /book; this is the sandbox’s share)',
+        `bare spawn ${x.bare_spawn_to_first_instruction_ms} ms`,
+        pass(x.spawn_to_first_instruction_ms <= 300),
+      ],
+    );
+  }
   const head: Row = ['Figure', 'Value', 'Bar', 'Baseline (same run)', 'Result'];
   return [head, ['---', '---', '---', '---', '---'] as Row, ...rows]
     .map((r) => `| ${r.join(' | ')} |`)
@@ -401,6 +424,10 @@ async function main(): Promise<void> {
     log(`auth: ${BOOKING_SECONDS} s loads, 16 connections, one credential kind at a time`);
     res.auth = await runAuthBench(BOOKING_SECONDS, 16);
   }
+  if (want('sandbox')) {
+    log('sandbox: a 1-second CPU job bare and sandboxed, interleaved');
+    res.sandbox = await runSandboxBench();
+  }
   log('done');
   const summary = {
     bench: 'computemd',
@@ -416,6 +443,7 @@ async function main(): Promise<void> {
     planner: res.planner,
     booking: res.booking,
     auth: res.auth,
+    sandbox: res.sandbox,
   };
   const md = table(res);
   console.log(JSON.stringify(summary, null, 2));
