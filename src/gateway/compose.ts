@@ -35,9 +35,9 @@ import { buildApp } from '../server/app.js';
 import { createIdSource, openStore, type Store } from '../storage/index.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { packagePath } from '../util/paths.js';
+import { createAgentRegistry } from './agents.js';
 import { createDiscoveryApi } from './discovery.js';
 import { type LedgerWiring, wireLedger } from './ledger.js';
-import { createAgentRegistry } from './agents.js';
 import { createPlanningApi } from './planning.js';
 
 export interface Gateway {

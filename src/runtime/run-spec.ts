@@ -148,7 +148,10 @@ export function parseRunSpec(
       const seen = new Set<string>();
       v.inputs.forEach((x, i) => {
         const p = `/inputs/${i}`;
-        if (!isObj(x)) return bad(p, 'must be {path, url | content, sha256}');
+        if (!isObj(x)) {
+          bad(p, 'must be {path, url | content, sha256}');
+          return;
+        }
         for (const k of Object.keys(x))
           if (!['path', 'url', 'content', 'sha256'].includes(k)) bad(`${p}/${k}`, 'unknown field');
         if (!safeRelativePath(x.path))
