@@ -178,6 +178,35 @@ describe('agents registry (in-process gateway)', () => {
     await call('POST', '/agents/lab-1/heartbeat', provider, {});
   });
 
+  it('a booking that carries a run goes only to a provider that executes it', async () => {
+    const agentOffer = (await offersOf('lab-1'))[0] as Offer;
+    const catalog = (await call('GET', '/nodes?provider=aws&min_available=1&limit=1', null)).body
+      .offers[0] as Offer;
+    const on = (o: Offer, run?: unknown) =>
+      call('POST', '/book', admin, {
+        allocations: [{ offer_id: o.id, nodes: 1, hours: 0.1 }],
+        ...(run ? { run } : {}),
+      });
+    const run = { command: ['sh', '-c', 'echo hi'], timeout_s: 60 };
+    const no = await on(catalog, run);
+    assert.equal(no.status, 422, JSON.stringify(no.body));
+    assert.equal(no.body.param, '/allocations/0');
+    assert.match(no.body.detail, /runs no workloads/);
+    const image = await on(agentOffer, { image: 'ghcr.io/x/y:1' });
+    assert.equal(image.status, 422, JSON.stringify(image.body));
+    assert.match(image.body.detail, /runs only command, wasm/);
+    const bad = await on(agentOffer, {
+      command: ['x'],
+      inputs: [{ path: '../x', content: 'a', sha256: 'a'.repeat(64) }],
+    });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.param, '/run/inputs/0/path');
+    const ok = await on(agentOffer, run);
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+    assert.equal(ok.body.run_kind, 'command');
+    assert.equal((await on(catalog)).body.run_kind, null);
+  });
+
   it('only principals allowed compute/provide register; heartbeats are the owner’s', async () => {
     const req = (await call('POST', '/principals', admin, { role: 'requester', name: 'r' })).body.api_key.key;
     const r = await call('POST', '/agents', req, { registration: reg({ name: 'lab-2' }) });
@@ -232,6 +261,8 @@ describe('computemd node (real processes)', () => {
         '1',
         '--price-per-hour',
         '0.4',
+        // mDNS stays inside the DNS-SD test's own namespaces (test/dnssd.test.ts).
+        '--no-announce',
         '--data',
         nodeData,
       ],

@@ -5,6 +5,7 @@ import { createKeyFile, loadKeyFile } from '../identity/gateway-key.js';
 import { signJws } from '../identity/jws.js';
 import { ComputeMdClient, ComputeMdError } from '../sdk/client.js';
 import { type Capabilities, measureCapabilities } from './benchmark.js';
+import { announce } from './dnssd.js';
 
 /**
  * `computemd node`: this host joins a gateway as a provider of its own (issue 6, part 2).
@@ -15,6 +16,8 @@ import { type Capabilities, measureCapabilities } from './benchmark.js';
  *   signs, sent with the token it was given, which must allow `compute/provide`.
  * - **Heartbeats.** It then heartbeats every `heartbeatS`. When the gateway no longer knows it (a
  *   restart: 404) it registers again.
+ * - **Announcing.** It announces itself on the LAN by DNS-SD (`_computemd._tcp`, with its DID and
+ *   gateway in TXT records; agent/dnssd.ts) unless told not to.
  * - **Draining.** `drain()` asks for no new work, and running work finishes.
  * - **Not yet.** Running leases, checkpoints and receipts come with the runtime (issue 6, parts
  *   3–6).
@@ -31,6 +34,8 @@ export interface NodeAgentOptions {
   log: (line: string) => void;
   /** Measured once at start; injectable so tests need not wait for the probes. */
   capabilities?: Capabilities;
+  /** Announce on the LAN by DNS-SD (`_computemd._tcp`); default true. */
+  announce?: boolean;
 }
 
 export interface NodeAgent {
@@ -65,6 +70,10 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     await client.request('POST', '/agents', undefined, { registration });
   };
   await register();
+  const mdns =
+    o.announce === false
+      ? null
+      : announce({ name: o.name, did: me.did, gateway: o.gateway, port: 0 }, { log: o.log });
   o.log(
     `computemd node: ${o.name} registered as ${me.did} with ${o.gateway} (${capabilities.cpu.cores} cores, ${capabilities.cpu.gflops_per_core} GFLOPS/core, ${capabilities.gpus.length} GPU(s))`,
   );
@@ -106,7 +115,8 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     stop() {
       clearTimeout(timer);
       timer = undefined;
-      stopped();
+      // The mDNS goodbye, so browsers on the LAN drop it at once.
+      (mdns ? mdns.stop() : Promise.resolve()).finally(stopped);
     },
     done,
   };

@@ -41,6 +41,7 @@ Commands:
   key create --out FILE a key file (0600) for your own DID: --alg Ed25519|P-256|secp256k1
   node                  join a gateway as a provider: --gateway URL --token T --name NAME
                         [--price-per-hour USD] [--region R] [--data DIR] [--heartbeat-s N]
+                        [--no-announce] (else it announces itself on the LAN by DNS-SD)
   node drain [--off]    stop (or resume) new work on a node agent
   node earnings         what a node agent has earned (its provider account)
 
@@ -100,6 +101,7 @@ const OPTIONS = {
   region: stringFlag,
   'heartbeat-s': stringFlag,
   off: { type: 'boolean' },
+  'no-announce': { type: 'boolean' },
   ...Object.fromEntries([...FILTER_FLAGS, ...DISCOVER_FLAGS].map((f) => [f, stringFlag])),
 } as const;
 

@@ -12,6 +12,7 @@ export interface NodeFlags {
   region?: string;
   'heartbeat-s'?: string;
   off?: boolean;
+  'no-announce'?: boolean;
 }
 
 export async function cmdNode(
@@ -69,6 +70,7 @@ export async function cmdNode(
     pricePerHour: price,
     ...(f.region ? { region: f.region } : {}),
     heartbeatS: hb,
+    announce: !f['no-announce'] && env.COMPUTEMD_NODE_ANNOUNCE !== 'off',
     log: (l) => io.out(l),
   });
   const stop = () => agent.stop();
