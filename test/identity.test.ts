@@ -9,6 +9,7 @@ import { generateKey } from '../src/identity/keys.js';
 import { signManifest, type WorkloadManifest } from '../src/identity/manifest.js';
 import { issueUcan, ucanCid } from '../src/identity/ucan.js';
 import type { Offer } from '../src/protocol/schemas/offer.js';
+import { manifestFor, parseRunSpec } from '../src/runtime/run-spec.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 
 /**
@@ -543,6 +544,31 @@ describe('signed workload manifests', () => {
     const r = await call('POST', '/book', noDid.key, body(jws));
     assert.equal(r.status, 403);
     assert.match(r.body.detail, /no DID registered/);
+
+    // A run sent beside the manifest must be the one it signs.
+    const parsedRun = parseRunSpec({ command: ['python3', 'train.py'] });
+    assert.ok(parsedRun.ok);
+    const signedRun = manifestFor(parsedRun.value, {
+      requester: did,
+      iat: manifest.iat,
+      nonce: 'nonce-0002',
+    });
+    const jws2 = signManifest(signedRun, { key, did });
+    const mismatch = await call('POST', '/book', a.key, {
+      ...body(jws2),
+      run: { command: ['python3', 'evil.py'] },
+    });
+    assert.equal(mismatch.status, 422, JSON.stringify(mismatch.body));
+    assert.equal(mismatch.body.param, '/run');
+    const matching = await call('POST', '/book', a.key, {
+      ...body(jws2),
+      run: { command: ['python3', 'train.py'] },
+    });
+    assert.equal(
+      matching.body.param,
+      '/allocations/0',
+      'past the match, refused only because this offer runs nothing',
+    );
 
     // Anyone can check a manifest offline-style through the gateway.
     const v = await call('POST', '/manifests/verify', null, { manifest: jws });

@@ -165,6 +165,7 @@ export function createAgentRegistry(d: AgentRegistryDeps): AgentRegistry {
       multi_node: false,
       stop_resume: false,
       attestation: false,
+      run_kinds: ['command', 'wasm'],
       unsupported: {
         interruptible: "a node agent is its operator's own host: nobody reclaims it",
         multi_node: 'one agent is one host; more hosts join as more agents',

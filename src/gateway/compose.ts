@@ -150,6 +150,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     windowS: config.ledger.hold_window_s,
     paymentMethods: config.ledger.payment_methods,
     verifyManifest: createManifestCheck({ repo: store.identity, resolveDid, clock }),
+    providers,
     replan: async (request, principal) => {
       const r = await planning.orchestrate(request, { id: principal });
       return r.ok ? String(r.plan.plan_id) : null;

@@ -7,6 +7,7 @@ import { elapsedUsage, TokenMeter, type UsageSource } from '../ledger/settlement
 import type { Market, MarketQuery } from '../market/index.js';
 import { RESOURCE_CLASSES } from '../protocol/glossary.js';
 import type { Offer } from '../protocol/schemas/offer.js';
+import type { Provider } from '../providers/provider.js';
 import type { IdSource, Store } from '../storage/index.js';
 import type { Clock } from '../util/clock.js';
 
@@ -32,6 +33,8 @@ export interface LedgerWiringDeps {
   paymentMethods: Record<string, string | null> | null;
   replan?: (request: unknown, principal: string) => Promise<string | null>;
   usage?: UsageSource;
+  /** The gateway's providers, read live (node agents join at run time): who executes what. */
+  providers?: readonly Provider[];
   /** Checks a booking's signed workload manifest (identity/workload.ts). */
   verifyManifest?: BookingDeps['verifyManifest'];
 }
@@ -43,7 +46,7 @@ const GPU_CLASSES = new Set(RESOURCE_CLASSES.filter((c) => c !== 'CPU'));
  * events (the database is the truth; the market's `available` is re-read from it on each change).
  */
 export function wireLedger(d: LedgerWiringDeps): LedgerWiring {
-  const offers = offerSource(d.market, d.capabilities);
+  const offers = offerSource(d.market, d.capabilities, d.providers ?? []);
   const tokens = new TokenMeter();
   const service = createLedgerService({
     store: d.store.ledger,
@@ -106,9 +109,14 @@ export function wireLedger(d: LedgerWiringDeps): LedgerWiring {
   };
 }
 
-function offerSource(market: Market, caps: CapabilityCatalog & CapabilityCatalogExtras): OfferSource {
+function offerSource(
+  market: Market,
+  caps: CapabilityCatalog & CapabilityCatalogExtras,
+  providers: readonly Provider[],
+): OfferSource {
   const baselines = new WeakMap<object, Map<string, Offer | null>>();
   return {
+    runKinds: (name) => providers.find((p) => p.info.name === name)?.features.run_kinds ?? [],
     get: (id) => market.get(id),
     supply: (id) => market.supply(id),
     cheapest(q) {

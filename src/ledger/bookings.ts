@@ -1,4 +1,5 @@
 import { type Problem, problem } from '../protocol/problem.js';
+import { manifestFor, type RunSpec } from '../runtime/run-spec.js';
 import type { IdSource } from '../storage/ids.js';
 import type { PlanRepository } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
@@ -36,7 +37,10 @@ export interface BookingDeps {
   verifyManifest?: (
     jws: string,
     principal: string,
-  ) => Promise<{ ok: true; digest: string; signer: string } | { ok: false; problem: Problem }>;
+  ) => Promise<
+    | { ok: true; digest: string; signer: string; manifest?: { run: Record<string, unknown> } }
+    | { ok: false; problem: Problem }
+  >;
   /** Re-plans a stored quote's request; gives the fresh plan's id (for a 409 when the quote sold out). */
   replan?: (request: unknown, principal: string) => Promise<string | null>;
 }
@@ -113,6 +117,17 @@ export async function createBooking(
       );
     const v = await d.verifyManifest(req.manifest, principal);
     if (!v.ok) return fail(v.problem);
+    // The signature pins what runs: a run sent beside the manifest must be the one it signed.
+    if (req.run && v.manifest && !sameJson(v.manifest.run, manifestRun(req.run)))
+      return fail(
+        problem(
+          'unprocessable',
+          'The run does not match the run the manifest signs. Sign a manifest for this run (manifestFor).',
+          {
+            param: '/run',
+          },
+        ),
+      );
     manifest = { digest: v.digest, signer: v.signer, jws: req.manifest };
   }
 
@@ -126,7 +141,7 @@ export async function createBooking(
       }
       return fail(priced.problem);
     }
-    const refused = checkLines(priced.lines, limits);
+    const refused = checkLines(priced.lines, limits) ?? runnable(d, req, priced.lines);
     if (refused) return fail(refused);
     const budgets = budgetsOf(limits);
     // The cap is the budget account's credit limit, set once per token and process (setting it
@@ -139,7 +154,11 @@ export async function createBooking(
       set.add(b.account);
     }
     // The manifest is kept whole: node agents verify it again before anything runs (issue 6).
-    const summary = manifest ? { ...priced.summary, manifest } : priced.summary;
+    const summary = {
+      ...priced.summary,
+      ...(manifest ? { manifest } : {}),
+      ...(req.run ? { run: req.run } : {}),
+    };
     const booking = buildBooking(d, principal, req, priced.lines, summary, rail.name, now);
     if (budgets.length > 0) booking.payment.budgets = budgets.map((b) => b.account);
     const response = bookingToWire(booking);
@@ -318,4 +337,39 @@ export function holdFor(b: BookingRecord, windowS: number): Micros {
   const rate = ratePerHour(b);
   const window = mulDiv(rate, Math.max(windowS, b.payment.epoch_s), 3600);
   return Math.min(b.total_cost, window);
+}
+
+/** A booking that carries `run` goes only to providers that execute that form (ProviderFeatures.run_kinds). */
+function runnable(d: BookingDeps, req: BookingRequest, lines: readonly PricedLine[]): Problem | null {
+  if (!req.run) return null;
+  for (const [i, l] of lines.entries()) {
+    const kinds = d.offers.runKinds(l.offer.provider);
+    if (!kinds.includes(req.run.kind))
+      return problem(
+        'unprocessable',
+        `Allocation ${i} is on ${l.offer.provider}, which ${kinds.length ? `runs only ${kinds.join(', ')}` : 'rents capacity but runs no workloads'}; this run is a ${req.run.kind}. To fix: book a provider that executes it (node agents run commands and WASM, Slurm runs commands), or book without run.`,
+        { param: `/allocations/${i}`, run_kind: req.run.kind, provider: l.offer.provider },
+      );
+  }
+  return null;
+}
+
+/** The run as a manifest carries it (runtime/run-spec.ts manifestFor). */
+function manifestRun(run: RunSpec): Record<string, unknown> {
+  return manifestFor(run, { requester: '', iat: 0, nonce: '' }).run;
+}
+
+/** Deep equality of JSON values, key order aside. */
+function sameJson(a: unknown, b: unknown): boolean {
+  const canon = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canon)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, canon((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
 }

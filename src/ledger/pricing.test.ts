@@ -40,6 +40,7 @@ const PAY: PaymentRequest = {
 function source(gpu: Offer[], cpu: Offer[], baseline: Offer | null = null): OfferSource {
   const all = [...gpu, ...cpu];
   return {
+    runKinds: () => [],
     get: (id) => all.find((o) => o.id === id) ?? null,
     supply: (id) => all.find((o) => o.id === id)?.available ?? null,
     cheapest: (q) =>

@@ -29,6 +29,8 @@ export interface OfferSource {
   }): { ok: true; offers: Offer[] } | { ok: false; reason: 'unknown_provider' | 'bad_gpu_type' };
   /** The cheapest on-demand traditional-cloud offer like `o` (same GPU model, or CPU with ≥ its vCPUs). */
   baselineFor(o: Offer): Offer | null;
+  /** The workload `run` forms a provider executes (ProviderFeatures.run_kinds); [] when none. */
+  runKinds(provider: string): readonly string[];
 }
 
 export interface PricedLine {

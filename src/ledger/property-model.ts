@@ -78,6 +78,9 @@ export class FixedMarket implements OfferSource {
   cheapest() {
     return { ok: false as const, reason: 'unknown_provider' as const };
   }
+  runKinds(): readonly string[] {
+    return [];
+  }
   baselineFor(): Offer | null {
     return null;
   }

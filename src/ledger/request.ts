@@ -1,3 +1,4 @@
+import { parseRunSpec, type RunSpec } from '../runtime/run-spec.js';
 import type { ParamProblem } from '../server/deps.js';
 import type { PaymentModel } from './store.js';
 
@@ -45,8 +46,9 @@ export type BookingRequest =
       allocations: (ProviderAllocation | OfferAllocation)[];
       payment: PaymentRequest;
       manifest: string | null;
+      run: RunSpec | null;
     }
-  | { form: 'plan'; plan_id: string; payment: PaymentRequest; manifest: string | null };
+  | { form: 'plan'; plan_id: string; payment: PaymentRequest; manifest: string | null; run: RunSpec | null };
 
 const MODELS: readonly PaymentModel[] = ['per_second', 'per_token', 'per_epoch'];
 const MAX_ALLOCATIONS = 64;
@@ -67,7 +69,7 @@ export function parseBookingRequest(
     );
     return { ok: false, problems };
   }
-  const known = new Set(['plan', 'plan_id', 'allocations', 'payment', 'requester', 'manifest']);
+  const known = new Set(['plan', 'plan_id', 'allocations', 'payment', 'requester', 'manifest', 'run']);
   for (const k of Object.keys(body))
     if (!known.has(k)) bad(`/${k}`, `unknown field "${k}"; allowed: ${[...known].join(', ')}`);
   const payment = parsePayment(body.payment, bad);
@@ -78,6 +80,13 @@ export function parseBookingRequest(
     (typeof manifest !== 'string' || manifest.length === 0 || manifest.length > 65_536)
   )
     bad('/manifest', 'manifest must be a compact JWS (the signed workload manifest), at most 64 KiB');
+  // What to run on the booked leases (runtime/run-spec.ts), checked field by field.
+  let run: RunSpec | null = null;
+  if (body.run !== undefined) {
+    const r = parseRunSpec(body.run, '/run');
+    if (r.ok) run = r.value;
+    else for (const p of r.problems) bad(p.param, p.detail);
+  }
 
   if (body.plan_id !== undefined) {
     if (typeof body.plan_id !== 'string' || !/^plan_[0-9a-z]{26}$/.test(body.plan_id))
@@ -86,7 +95,13 @@ export function parseBookingRequest(
     if (problems.length) return { ok: false, problems };
     return {
       ok: true,
-      value: { form: 'plan', plan_id: body.plan_id as string, payment, manifest: manifest as string | null },
+      value: {
+        form: 'plan',
+        plan_id: body.plan_id as string,
+        payment,
+        manifest: manifest as string | null,
+        run,
+      },
     };
   }
   if (body.plan !== undefined && typeof body.plan !== 'string')
@@ -151,6 +166,7 @@ export function parseBookingRequest(
       allocations: out,
       payment,
       manifest: manifest as string | null,
+      run,
     },
   };
 }

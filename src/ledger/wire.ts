@@ -34,6 +34,7 @@ export interface BookingWire {
     settled_usd: number;
   };
   simulated: boolean;
+  run_kind: 'command' | 'wasm' | 'image' | null;
   /** The signed workload manifest the booking carries, or null. */
   manifest: { digest: string; signer: string } | null;
 }
@@ -127,10 +128,16 @@ export function bookingToWire(b: BookingRecord): BookingWire {
       settled_usd: microsToUsd(b.settled),
     },
     simulated: s.simulated === true,
+    run_kind: runKind(s.run),
     manifest: isManifest(s.manifest) ? { digest: s.manifest.digest, signer: s.manifest.signer } : null,
   };
 }
 
 function isManifest(v: unknown): v is { digest: string; signer: string } {
   return typeof v === 'object' && v !== null && typeof (v as { digest?: unknown }).digest === 'string';
+}
+
+function runKind(v: unknown): 'command' | 'wasm' | 'image' | null {
+  const k = typeof v === 'object' && v !== null ? (v as { kind?: unknown }).kind : null;
+  return k === 'command' || k === 'wasm' || k === 'image' ? k : null;
 }

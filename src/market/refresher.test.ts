@@ -21,6 +21,7 @@ function provider(name: string, list: () => Promise<OfferInput[]>): Provider {
       multi_node: false,
       stop_resume: false,
       attestation: false,
+      run_kinds: [],
       unsupported: {},
     },
     listOffers: list,

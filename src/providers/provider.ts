@@ -10,6 +10,12 @@ export interface ProviderFeatures {
   multi_node: boolean;
   stop_resume: boolean;
   attestation: boolean;
+  /**
+   * Which workload `run` forms the provider executes (runtime/run-spec.ts): node agents run
+   * commands and WASM in their sandbox, Slurm runs commands, container marketplaces run images.
+   * Empty: the provider only rents capacity, and a booking that carries `run` is refused there.
+   */
+  run_kinds: readonly ('command' | 'wasm' | 'image')[];
   /** Feature name → why it is not supported, for anything a caller might expect. */
   unsupported: Record<string, string>;
 }

@@ -125,6 +125,13 @@ export const BookingWireSchema = Type.Object(
       { additionalProperties: true },
     ),
     simulated: Type.Boolean(),
+    run_kind: Type.Union(
+      [Type.Literal('command'), Type.Literal('wasm'), Type.Literal('image'), Type.Null()],
+      {
+        description:
+          'The form of workload the booking carries for its leases to run, or null (capacity only)',
+      },
+    ),
     manifest: Type.Union(
       [
         Type.Object({

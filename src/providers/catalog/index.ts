@@ -168,6 +168,7 @@ function makeProvider(cloud: CloudName, seed: number, initial: LoadedCloud) {
     multi_node: facts.multi_node,
     stop_resume: facts.stop_resume,
     attestation: false,
+    run_kinds: [],
     unsupported: {},
   };
   const setFeatures = (): void => {

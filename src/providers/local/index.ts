@@ -55,6 +55,7 @@ export function createLocalProvider(opts: LocalProviderOptions): Provider {
       multi_node: false,
       stop_resume: false,
       attestation: false,
+      run_kinds: [],
       unsupported: {
         leases: 'the node agent (issue 6) executes work; the in-process local provider lists capacity only',
         interruptible: 'your own host is never preempted, so there is no interruptible market for it',

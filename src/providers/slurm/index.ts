@@ -66,6 +66,7 @@ export function createSlurmProvider(opts: SlurmProviderOptions): SlurmProvider {
       multi_node: true,
       stop_resume: false,
       attestation: false,
+      run_kinds: ['command'],
       unsupported: {
         interruptible:
           'preemption is a site policy sinfo does not show; leases are ordinary batch jobs, not preemptible ones',

@@ -92,6 +92,7 @@ export function createVastProvider(opts: VastProviderOptions): Provider {
       multi_node: false,
       stop_resume: false,
       attestation: false,
+      run_kinds: ['image'],
       unsupported: {
         multi_node:
           'a Vast offer is one machine rented through its own ask; hosts share no private network, so a job spans one node',
