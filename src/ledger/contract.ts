@@ -40,6 +40,7 @@ export type LedgerCase =
   | 'idempotent create'
   | 'duplicate ids'
   | 'booking lists'
+  | 'lease booking'
   | 'update version check'
   | 'settlement'
   | 'lease release happens once'
@@ -63,6 +64,7 @@ const CASES: Record<LedgerCase, Case> = {
   'idempotent create': bookings.idempotentCreate,
   'duplicate ids': bookings.duplicateIds,
   'booking lists': bookings.bookingLists,
+  'lease booking': bookings.leaseBooking,
   'update version check': updates.updateVersion,
   settlement: updates.settlement,
   'lease release happens once': updates.releaseOnce,

@@ -262,6 +262,8 @@ export interface LedgerStore {
   // bookings
   createBooking(b: NewBooking): Promise<CreateBookingResult>;
   getBooking(id: string): Promise<BookingRecord | null>;
+  /** The booking a lease belongs to, or null. */
+  leaseBooking(leaseId: string): Promise<string | null>;
   /** A requester's bookings, newest first (id descending), ids `< before` when given. */
   listBookings(requester: string, opts: { before?: string; limit: number }): Promise<BookingRecord[]>;
   /** Bookings in `pending` or `active`: what settlement walks. Oldest first, at most `limit`. */

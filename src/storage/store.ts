@@ -24,6 +24,8 @@ export interface Store {
   ledger: LedgerStore;
   /** Principals, API keys, recorded UCANs and revocations (issue 5), on the same database. */
   identity: IdentityRepository;
+  /** Lease checkpoints and receipts from node agents (runtime/proof.ts), on the same database. */
+  runtime: RuntimeRepository;
   /** Releases the connection. Idempotent; repository calls after it reject. */
   close(): Promise<void>;
 }
@@ -131,4 +133,51 @@ export interface IdentityRepository {
   revokeUcan(r: { cid: string; at: number; by: string }): Promise<boolean>;
   /** The first of `cids` that is revoked, in the order given, or null. */
   firstRevoked(cids: readonly string[]): Promise<string | null>;
+}
+
+// ---------------------------------------------------------------- runtime proofs (issue 6)
+
+/** One verified checkpoint of a lease (runtime/proof.ts), as the gateway stores it: the node's compact JWS and the figures read from it. */
+export interface CheckpointRecord {
+  lease_id: string;
+  seq: number;
+  jws: string;
+  /** sha256 hex of jws */
+  digest: string;
+  /** epoch s, the checkpoint's own */
+  at: number;
+  cpu_seconds: number;
+  peak_memory_bytes: number;
+  /** epoch ms, when the gateway accepted it */
+  received_at: number;
+}
+
+/** A lease's verified receipt. */
+export interface ReceiptRecord {
+  /** `rc_…` */
+  id: string;
+  lease_id: string;
+  booking_id: string;
+  /** the node's DID */
+  node: string;
+  jws: string;
+  digest: string;
+  received_at: number;
+}
+
+/**
+ * Append-only: nothing here is updated or deleted. Lease ids are not checked against `leases`
+ * (no foreign key); the caller checks them.
+ */
+export interface RuntimeRepository {
+  /** Appends a checkpoint. DuplicateError when (lease_id, seq) is taken: a checkpoint is never replaced. */
+  appendCheckpoint(c: CheckpointRecord): Promise<void>;
+  /** The highest-seq checkpoint of the lease, or null. */
+  lastCheckpoint(leaseId: string): Promise<CheckpointRecord | null>;
+  /** In seq order, seq > after when given; 1 ≤ limit ≤ 1000 (else RangeError). */
+  listCheckpoints(leaseId: string, opts: { after?: number; limit: number }): Promise<CheckpointRecord[]>;
+  /** DuplicateError when the id is taken or the lease already has a receipt. */
+  putReceipt(r: ReceiptRecord): Promise<void>;
+  getReceipt(id: string): Promise<ReceiptRecord | null>;
+  receiptForLease(leaseId: string): Promise<ReceiptRecord | null>;
 }

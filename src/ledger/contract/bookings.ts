@@ -244,3 +244,16 @@ export const bookingLists: Case = async (s) => {
   assert.deepEqual(await ids(s.ledger.listOpenBookings(0)), []);
   await assertVerified(s);
 };
+
+export const leaseBooking: Case = async (s) => {
+  await deposit(s, 'tx_dep', ALICE, 100 * USD);
+  // Leases are ls_<booking>_<index> (fixtures.ts): bk_1 has two, bk_2 one.
+  await book(s, newBooking('bk_1', TWO_OFFERS));
+  await book(s, newBooking('bk_2', [{ offer: 'of_c', nodes: 1, hours: 1, price: USD }]));
+  assert.equal(await s.ledger.leaseBooking('ls_bk_1_0'), 'bk_1');
+  assert.equal(await s.ledger.leaseBooking('ls_bk_1_1'), 'bk_1');
+  assert.equal(await s.ledger.leaseBooking('ls_bk_2_0'), 'bk_2');
+  assert.equal(await s.ledger.leaseBooking('ls_bk_2_1'), null);
+  assert.equal(await s.ledger.leaseBooking('LS_BK_1_0'), null, 'ids are case-sensitive');
+  assert.equal(await s.ledger.leaseBooking('bk_1'), null, 'a booking id is not a lease id');
+};

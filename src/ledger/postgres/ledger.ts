@@ -198,6 +198,15 @@ export function createPostgresLedger(pool: PgPool, opts: PostgresLedgerOptions):
       return readBooking(pool, id);
     },
 
+    async leaseBooking(leaseId) {
+      guard();
+      const { rows } = await pool.query<{ booking_id: string }>(
+        'SELECT booking_id FROM leases WHERE id = $1',
+        [leaseId],
+      );
+      return rows[0]?.booking_id ?? null;
+    },
+
     async listBookings(requester, o) {
       guard();
       checkLimit(o.limit);

@@ -167,6 +167,12 @@ export function createSqliteLedger(db: SqliteDb): LedgerStore {
       return readBooking(q, id);
     },
 
+    async leaseBooking(leaseId) {
+      return (
+        (q('SELECT booking_id FROM leases WHERE id = ?').pluck().get(leaseId) as string | undefined) ?? null
+      );
+    },
+
     async listBookings(requester, opts) {
       checkLimit(opts.limit);
       if (opts.limit === 0) return [];

@@ -6,6 +6,7 @@ import { assertSchemaName, createClient, createPool } from './driver.js';
 import { createPostgresIdentityRepository } from './identity.js';
 import { applyMigrations, POSTGRES_MIGRATIONS } from './migrations.js';
 import { createPostgresPlanRepository } from './plans.js';
+import { createPostgresRuntimeRepository } from './runtime.js';
 
 export { applyMigrations, type Migration, POSTGRES_MIGRATIONS } from './migrations.js';
 
@@ -60,6 +61,7 @@ export function openPostgresStore(opts: PostgresStoreOptions): Store {
     plans: createPostgresPlanRepository(pool, guard),
     ledger,
     identity: createPostgresIdentityRepository(pool, guard),
+    runtime: createPostgresRuntimeRepository(pool, guard),
     async migrate() {
       guard();
       await applyMigrations(pool, POSTGRES_MIGRATIONS, {

@@ -97,6 +97,37 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         CHECK (kind IN ('requester', 'provider', 'escrow', 'fees', 'external', 'budget'));
     `,
   },
+  {
+    id: 6,
+    name: 'runtime',
+    // Kept in step with SQLite's migration 5 "runtime". The unique constraints keep PostgreSQL's
+    // default names (checkpoints_pkey, receipts_pkey, receipts_lease_id_key): the repository
+    // (runtime.ts) tells a taken receipt id from a lease's second receipt by them. Appended, never
+    // updated; no reference to leases (the caller checks the lease id).
+    up: `
+      CREATE TABLE checkpoints (
+        lease_id TEXT COLLATE "C" NOT NULL,
+        seq BIGINT NOT NULL CHECK (seq >= 0),
+        jws TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        cpu_seconds DOUBLE PRECISION NOT NULL,
+        peak_memory_bytes BIGINT NOT NULL,
+        received_at BIGINT NOT NULL,
+        PRIMARY KEY (lease_id, seq)
+      );
+
+      CREATE TABLE receipts (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        lease_id TEXT COLLATE "C" NOT NULL UNIQUE,
+        booking_id TEXT COLLATE "C" NOT NULL,
+        node TEXT NOT NULL,
+        jws TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        received_at BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 const BOOKKEEPING = `

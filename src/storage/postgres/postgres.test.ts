@@ -10,11 +10,12 @@ import { describeStoreContract } from '../contract.js';
 import { MigrationError } from '../errors.js';
 import { describeIdentityContract } from '../identity-contract.js';
 import { openStore } from '../index.js';
+import { describeRuntimeContract } from '../runtime-contract.js';
 import { createPool } from './driver.js';
 import { applyMigrations, type Migration, openPostgresStore, POSTGRES_MIGRATIONS } from './index.js';
 
 /**
- * The PostgreSQL store against the shared suites (plans, identity, ledger), each case in a fresh schema that
+ * The PostgreSQL store against the shared suites (plans, identity, runtime, ledger), each case in a fresh schema that
  * is dropped when the case closes its store, plus what is PostgreSQL's own: migrations under an
  * advisory lock, int8 parsing, schema isolation. Skipped, with the reason, without a server
  * (failing instead under COMPUTEMD_REQUIRE_POSTGRES=1): see ledger/postgres/testing.ts.
@@ -25,6 +26,7 @@ const T0 = 1_760_000_000_000;
 await postgresSuites('postgres store', ({ url: URL, admin, freshSchema, open, rawSql }) => {
   describeStoreContract('postgres', async () => open());
   describeIdentityContract('postgres', async () => open());
+  describeRuntimeContract('postgres', async () => open());
   describeLedgerContract('postgres', async () => open(), { corrupt: rawSql });
 
   describe('postgres store', () => {
@@ -127,7 +129,10 @@ await postgresSuites('postgres store', ({ url: URL, admin, freshSchema, open, ra
           pool.query(`INSERT INTO accounts (id, kind, owner) VALUES ('budgets', 'budget', '')`),
           /accounts_kind_check/,
         );
-        assert.deepEqual((await applyMigrations(pool, POSTGRES_MIGRATIONS, opts)).applied, [5]);
+        assert.deepEqual(
+          (await applyMigrations(pool, POSTGRES_MIGRATIONS, opts)).applied,
+          POSTGRES_MIGRATIONS.filter((m) => m.id > 4).map((m) => m.id),
+        );
         assert.deepEqual(await accounts(), before);
         await pool.query(`INSERT INTO accounts (id, kind, owner, credit_limit) VALUES
           ('budgets', 'budget', '', 0), ('budget:bafy', 'budget', '', 500)`);

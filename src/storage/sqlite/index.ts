@@ -5,6 +5,7 @@ import { MEMORY_PATH, openSqliteDb } from './driver.js';
 import { createSqliteIdentityRepository } from './identity.js';
 import { applyMigrations, SQLITE_MIGRATIONS } from './migrations.js';
 import { createSqlitePlanRepository } from './plans.js';
+import { createSqliteRuntimeRepository } from './runtime.js';
 
 export { MEMORY_PATH } from './driver.js';
 export { applyMigrations, type Migration, SQLITE_MIGRATIONS } from './migrations.js';
@@ -34,6 +35,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     plans: createSqlitePlanRepository(db),
     ledger: createSqliteLedger(db),
     identity: createSqliteIdentityRepository(db),
+    runtime: createSqliteRuntimeRepository(db),
     async migrate() {
       applyMigrations(db, SQLITE_MIGRATIONS, clock.now(), where);
     },

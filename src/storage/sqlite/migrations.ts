@@ -200,6 +200,37 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE accounts_new RENAME TO accounts;
     `,
   },
+  {
+    id: 5,
+    name: 'runtime',
+    // Kept in step with PostgreSQL's migration 6 "runtime". Checkpoints and receipts are appended,
+    // never updated. No reference to leases: the caller checks the lease id, and a proof stays
+    // readable whatever happens to the ledger's rows. The primary key (lease_id, seq) serves both
+    // the listing and the last checkpoint.
+    up: `
+      CREATE TABLE checkpoints (
+        lease_id TEXT NOT NULL,
+        seq INTEGER NOT NULL CHECK (seq >= 0),
+        jws TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        cpu_seconds REAL NOT NULL,
+        peak_memory_bytes INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (lease_id, seq)
+      ) STRICT;
+
+      CREATE TABLE receipts (
+        id TEXT PRIMARY KEY NOT NULL,
+        lease_id TEXT NOT NULL UNIQUE,
+        booking_id TEXT NOT NULL,
+        node TEXT NOT NULL,
+        jws TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        received_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 const LEDGER = `

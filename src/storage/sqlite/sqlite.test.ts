@@ -9,6 +9,7 @@ import { describeStoreContract } from '../contract.js';
 import { MigrationError } from '../errors.js';
 import { describeIdentityContract } from '../identity-contract.js';
 import { DB_FILE, openStore } from '../index.js';
+import { describeRuntimeContract } from '../runtime-contract.js';
 import { openSqliteDb } from './driver.js';
 import { openSqliteStore } from './index.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
@@ -29,6 +30,8 @@ describeStoreContract('sqlite file', async () => openSqliteStore({ path: join(fr
 describeStoreContract('sqlite :memory:', async () => openSqliteStore({ path: ':memory:' }));
 describeIdentityContract('sqlite file', async () => openSqliteStore({ path: join(freshDir(), DB_FILE) }));
 describeIdentityContract('sqlite :memory:', async () => openSqliteStore({ path: ':memory:' }));
+describeRuntimeContract('sqlite file', async () => openSqliteStore({ path: join(freshDir(), DB_FILE) }));
+describeRuntimeContract('sqlite :memory:', async () => openSqliteStore({ path: ':memory:' }));
 
 const T0 = 1_760_000_000_000;
 const plan = { id: 'plan_a', requester: 'pr_a', created_at: T0, expires_at: T0 + 1, request: {}, plan: {} };
