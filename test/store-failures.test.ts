@@ -68,7 +68,6 @@ describe('a store failing mid-request', () => {
     assert.equal(r.body.type, 'https://computemd.dev/problems/internal');
     assert.ok(!JSON.stringify(r.body).includes('SQLITE_FULL'), 'the driver error stays in the log');
     assert.deepEqual((await call('GET', '/accounts/me')).body, before);
-    assert.equal((await call('GET', '/bookings')).body.bookings instanceof Array, true);
     assert.equal(((await call('GET', '/bookings')).body.bookings as unknown[]).length, 0);
     assert.equal(t.gw.market.reservedNodes(o.id), 0);
     // The key was never stored with the failure: the retry books.

@@ -39,6 +39,7 @@ import { createAgentRegistry } from './agents.js';
 import { createDiscoveryApi } from './discovery.js';
 import { type LedgerWiring, wireLedger } from './ledger.js';
 import { createPlanningApi } from './planning.js';
+import { createLeaseProofs } from './proofs.js';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -140,6 +141,15 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     external,
     clock,
   });
+  const agents = createAgentRegistry({
+    providers,
+    providerTypes,
+    refresher,
+    capabilities,
+    clock,
+    resolveDid,
+    heartbeatTimeoutMs: config.agents.heartbeat_timeout_s * 1000,
+  });
   const ledger = wireLedger({
     market,
     capabilities,
@@ -193,14 +203,14 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     auth,
     identity: { repo: store.identity, ids, clock, gateway, oauth, auth, resolveDid },
     providerTypes,
-    agents: createAgentRegistry({
-      providers,
-      providerTypes,
-      refresher,
-      capabilities,
-      clock,
+    agents,
+    proofs: createLeaseProofs({
+      runtime: store.runtime,
+      ledger: store.ledger,
+      agents,
       resolveDid,
-      heartbeatTimeoutMs: config.agents.heartbeat_timeout_s * 1000,
+      clock,
+      ids,
     }),
     logLevel: config.log_level,
     planning,

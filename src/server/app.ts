@@ -12,6 +12,7 @@ import { bookingRoutes } from './routes/bookings.js';
 import { capabilitiesRoutes } from './routes/capabilities.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { identityRoutes } from './routes/identity.js';
+import { leaseRoutes } from './routes/leases.js';
 import { metaRoutes } from './routes/meta.js';
 import { orchestrateRoutes } from './routes/orchestrate.js';
 import { pricesRoutes } from './routes/prices.js';
@@ -115,6 +116,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
         { name: 'catalog', description: 'Published price catalogs' },
         { name: 'identity', description: 'Principals, API keys, UCAN delegation, OAuth2' },
         { name: 'agents', description: 'Node agents: hosts that join as providers' },
+        { name: 'leases', description: 'Checkpoints and receipts: proof of compute' },
         { name: 'meta', description: 'Health and documentation' },
       ],
     },
@@ -152,6 +154,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   bookingRoutes(app, deps);
   identityRoutes(app, deps);
   agentRoutes(app, deps);
+  leaseRoutes(app, deps);
   await app.ready();
   return app;
 }

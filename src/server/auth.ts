@@ -52,6 +52,10 @@ export const ROUTE_ABILITIES: Readonly<Record<string, string | readonly string[]
   'POST /agents/:name/heartbeat': 'compute/provide',
   'GET /agents': ['compute/provide', 'compute/admin'],
   'GET /agents/:name/earnings': ['compute/provide', 'compute/admin'],
+  'POST /leases/:id/checkpoints': 'compute/provide',
+  'POST /leases/:id/receipt': 'compute/provide',
+  'GET /leases/:id/checkpoints': ['compute/lease/read', 'compute/book', 'compute/provide'],
+  'GET /receipts/:id': ['compute/lease/read', 'compute/book', 'compute/provide'],
 };
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);

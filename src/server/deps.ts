@@ -1,5 +1,6 @@
 import type { CapabilityCatalog } from '../capabilities/types.js';
 import type { AgentRegistry } from '../gateway/agents.js';
+import type { LeaseProofs } from '../gateway/proofs.js';
 import type { Authenticator } from '../identity/authn.js';
 import type { LedgerService } from '../ledger/service.js';
 import type { ProviderType } from '../protocol/glossary.js';
@@ -79,6 +80,8 @@ export interface GatewayDeps {
   planning: PlanningApi | null;
   /** The gateway's own DID (identity/gateway-key.ts). */
   gatewayDid?: string;
+  /** Checkpoints and receipts of leases on node agents (issue 6); null in tests without them. */
+  proofs?: LeaseProofs | null;
   /** Node agents that joined as providers (issue 6); null in tests without them. */
   agents?: AgentRegistry | null;
   /** Bookings, accounts and the ledger; null in discovery-only tests. */
