@@ -418,6 +418,8 @@ describe('authorization matrix', () => {
       'POST /leases/:id/receipt',
       'GET /leases/:id/checkpoints',
       'GET /receipts/:id',
+      'GET /leases/:id/receipt',
+      'GET /agents/:name/leases',
     ]);
     const missing = Object.keys(ROUTE_ABILITIES).filter((r) => !covered.has(r) && !elsewhere.has(r));
     assert.deepEqual(missing, []);

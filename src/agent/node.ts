@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import { REGISTRATION_TYP } from '../gateway/agents.js';
 import { createKeyFile, loadKeyFile } from '../identity/gateway-key.js';
 import { signJws } from '../identity/jws.js';
+import type { IsolationMode } from '../runtime/sandbox/index.js';
 import { ComputeMdClient, ComputeMdError } from '../sdk/client.js';
 import { type Capabilities, measureCapabilities } from './benchmark.js';
 import { announce } from './dnssd.js';
+import { type AssignedLease, runLease } from './runner.js';
 
 /**
  * `computemd node`: this host joins a gateway as a provider of its own (issue 6, part 2).
@@ -36,6 +38,8 @@ export interface NodeAgentOptions {
   capabilities?: Capabilities;
   /** Announce on the LAN by DNS-SD (`_computemd._tcp`); default true. */
   announce?: boolean;
+  /** How leases run: in the sandbox (default), or rlimits only when the operator opted in. */
+  isolation?: IsolationMode;
 }
 
 export interface NodeAgent {
@@ -95,10 +99,33 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
       } else o.log(`computemd node: heartbeat failed: ${(err as Error).message}`);
     }
   };
+  // Leases assigned to this node: each runs once, in the sandbox, beside the heartbeats.
+  const started = new Set<string>();
+  const work = async () => {
+    if (draining) return;
+    try {
+      const r = await client.get<{ leases: AssignedLease[] }>(`/agents/${encodeURIComponent(o.name)}/leases`);
+      for (const w of r.leases) {
+        if (started.has(w.lease_id)) continue;
+        started.add(w.lease_id);
+        o.log(`computemd node: running lease ${w.lease_id}`);
+        runLease(w, {
+          client,
+          node: me,
+          dataDir: o.dataDir,
+          isolation: o.isolation ?? 'sandbox',
+          log: o.log,
+        }).catch((err) => o.log(`computemd node: lease ${w.lease_id} failed: ${(err as Error).message}`));
+      }
+    } catch (err) {
+      o.log(`computemd node: could not fetch work: ${(err as Error).message}`);
+    }
+  };
   const loop = () => {
     timer = setTimeout(
       async () => {
         await beat();
+        await work();
         if (timer) loop();
       },
       (o.heartbeatS ?? 10) * 1000,

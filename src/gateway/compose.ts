@@ -211,6 +211,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
       resolveDid,
       clock,
       ids,
+      progress: (lease, booking, to, at) => ledger.service.leaseProgress(lease, booking, to, at),
     }),
     logLevel: config.log_level,
     planning,

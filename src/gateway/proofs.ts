@@ -40,6 +40,10 @@ export interface LeaseProofs {
   checkpoints(c: Caller, leaseId: string, q: { after?: string; limit?: string }): Promise<Outcome>;
   addReceipt(c: Caller, leaseId: string, jws: unknown): Promise<Outcome>;
   receipt(c: Caller, id: string): Promise<Outcome>;
+  /** The receipt of a lease, once there is one. */
+  leaseReceipt(c: Caller, leaseId: string): Promise<Outcome>;
+  /** The leases a node agent should run: pending leases on it whose booking carries a run. */
+  assigned(c: Caller, agent: string): Promise<Outcome>;
 }
 
 export interface LeaseProofsDeps {
@@ -49,6 +53,13 @@ export interface LeaseProofsDeps {
   resolveDid: DidResolver;
   clock: Clock;
   ids: IdSource;
+  /** Tells the ledger a lease started or ended (LedgerService.leaseProgress). */
+  progress?: (
+    leaseId: string,
+    bookingId: string,
+    to: 'running' | 'completed' | 'failed',
+    at: number,
+  ) => Promise<boolean>;
 }
 
 const fail = (p: Problem): Outcome => ({ ok: false, problem: p });
@@ -160,6 +171,8 @@ export function createLeaseProofs(d: LeaseProofsDeps): LeaseProofs {
           );
         throw err;
       }
+      // The first checkpoint is the workload's start: usage counts from it, not from the booking.
+      if (cp.seq === 0) await d.progress?.(leaseId, found.booking.id, 'running', cp.at * 1000);
       return { ok: true, status: 201, body: { lease_id: leaseId, seq: cp.seq, digest } };
     },
 
@@ -227,6 +240,9 @@ export function createLeaseProofs(d: LeaseProofsDeps): LeaseProofs {
           digest: receiptDigest(jws),
           received_at: d.clock.now(),
         });
+        // The verified receipt ends the lease: settlement pays up to its end and releases the rest.
+        const ended = r.exit_status.code === 0 ? 'completed' : 'failed';
+        await d.progress?.(leaseId, found.booking.id, ended, r.completed_at * 1000);
         return {
           ok: true,
           status: 201,
@@ -240,6 +256,37 @@ export function createLeaseProofs(d: LeaseProofsDeps): LeaseProofs {
           );
         throw err;
       }
+    },
+
+    async leaseReceipt(c, leaseId) {
+      if (!(await find(c, leaseId, 'reader'))) return notFound(`lease ${leaseId}`);
+      const r = await d.runtime.receiptForLease(leaseId);
+      return r ? this.receipt(c, r.id) : notFound(`receipt for lease ${leaseId} yet`);
+    },
+
+    async assigned(c, agent) {
+      const a = d.agents.list(null).find((x) => x.name === agent);
+      if (!a || (c.role !== 'operator' && a.principal !== c.id)) return notFound(`node agent ${agent}`);
+      const work: Record<string, unknown>[] = [];
+      for (let after: string | undefined; ; ) {
+        const page = await d.ledger.listOpenBookings(200, after);
+        for (const b of page) {
+          const s = b.summary as { run?: unknown; manifest?: { jws?: string } };
+          if (!s.run) continue;
+          for (const l of b.leases)
+            if (l.provider === agent && l.state === 'pending')
+              work.push({
+                lease_id: l.id,
+                booking_id: b.id,
+                hours: l.hours,
+                run: s.run,
+                manifest: s.manifest?.jws ?? null,
+              });
+        }
+        if (page.length < 200) break;
+        after = page.at(-1)?.id;
+      }
+      return { ok: true, status: 200, body: { agent, leases: work } };
     },
 
     async receipt(c, id) {

@@ -38,6 +38,18 @@ export interface LedgerService {
   cancel(caller: Caller, id: string, key: string | null): Promise<Outcome>;
   account(caller: Caller): Promise<Outcome>;
   transactions(caller: Caller, q: { cursor?: string; limit?: number }): Promise<Outcome>;
+  /**
+   * The runtime's news about a lease (issue 6): it started running (its usage counts from `at`),
+   * or it ended (`completed` or `failed` at `at`). Settlement then pays up to the end and
+   * releases the rest. Retries a lost race; false when the lease or booking is unknown or the
+   * lease has already ended.
+   */
+  leaseProgress(
+    leaseId: string,
+    bookingId: string,
+    to: 'running' | 'completed' | 'failed',
+    at: number,
+  ): Promise<boolean>;
   /** A provider's account (`prov:<name>`): what it has earned, and its entries, newest first. */
   earnings(provider: string, q: { cursor?: string; limit?: number }): Promise<Outcome>;
   credit(caller: Caller, accountId: string, body: unknown, key: string | null): Promise<Outcome>;
@@ -241,6 +253,34 @@ export function createLedgerService(d: LedgerDeps): LedgerService {
     },
 
     transactions: (c, q) => entriesPage(requesterAccount(c.id), q),
+
+    async leaseProgress(leaseId, bookingId, to, at) {
+      for (let i = 0; i < 5; i++) {
+        const b = await store.getBooking(bookingId);
+        const l = b?.leases.find((x) => x.id === leaseId);
+        if (!b || !l || !isOpenBooking(b.status)) return false;
+        if (l.state !== 'pending' && l.state !== 'running') return false;
+        if (to === 'running' && l.state === 'running') return true;
+        if (to !== 'running' && l.ended_at !== null && l.state === 'running') return true;
+        const r = await store.applyBookingUpdate({
+          booking_id: b.id,
+          expected_version: b.version,
+          at: d.clock.now(),
+          ...(b.status === 'pending' ? { status: 'active' as const } : {}),
+          // An end is recorded as `ended_at` on a lease still running: the next settlement pass
+          // pays the time up to it and completes the lease (settlement.ts).
+          leases: [
+            to === 'running'
+              ? { id: leaseId, state: 'running', started_at: at }
+              : { id: leaseId, state: 'running', ended_at: Math.max(at, l.started_at ?? at) },
+          ],
+          transaction: null,
+        });
+        if (r.kind === 'updated') return true;
+        if (r.kind !== 'stale') return false;
+      }
+      return false;
+    },
 
     async earnings(provider, q) {
       const a = await store.getAccount(providerAccount(provider));

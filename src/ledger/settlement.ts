@@ -111,9 +111,12 @@ export function settleBooking(b: BookingRecord, o: SettleOptions): BookingUpdate
   for (const l of b.leases) {
     if (!isReservingLease(l.state)) continue;
     const u = o.usage.usage(l, o.now);
-    const finished = u.seconds >= l.hours * 3600;
+    // The runtime reported the lease's end (a verified receipt, issue 6): it is paid for the time
+    // it ran, up to that end, and completes now.
+    const endedEarly = l.ended_at !== null;
+    const finished = endedEarly || u.seconds >= l.hours * 3600;
     // A time-billed lease that ran every hour costs exactly what it quoted (no rounding drift).
-    const acc = finished && b.payment.model !== 'per_token' ? l.cost : accrued(b, l, u);
+    const acc = finished && !endedEarly && b.payment.model !== 'per_token' ? l.cost : accrued(b, l, u);
     const due = Math.max(0, acc - l.settled);
     const next: LeaseState = finished ? 'completed' : cancelling ? 'cancelled' : 'running';
     if (next === 'running') {
@@ -122,7 +125,7 @@ export function settleBooking(b: BookingRecord, o: SettleOptions): BookingUpdate
     }
     const ch: NonNullable<BookingUpdate['leases']>[number] = { id: l.id };
     if (next !== l.state) ch.state = next;
-    if (next === 'completed' || next === 'cancelled') ch.ended_at = o.now;
+    if ((next === 'completed' || next === 'cancelled') && !endedEarly) ch.ended_at = o.now;
     if (next !== l.state || due > 0) leaseChanges.push(ch);
     dues.push({ lease: l, due });
   }

@@ -56,6 +56,8 @@ export const ROUTE_ABILITIES: Readonly<Record<string, string | readonly string[]
   'POST /leases/:id/receipt': 'compute/provide',
   'GET /leases/:id/checkpoints': ['compute/lease/read', 'compute/book', 'compute/provide'],
   'GET /receipts/:id': ['compute/lease/read', 'compute/book', 'compute/provide'],
+  'GET /leases/:id/receipt': ['compute/lease/read', 'compute/book', 'compute/provide'],
+  'GET /agents/:name/leases': 'compute/provide',
 };
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);

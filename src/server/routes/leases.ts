@@ -92,6 +92,40 @@ export function leaseRoutes(app: FastifyInstance, deps: GatewayDeps): void {
   );
 
   app.get(
+    '/leases/:id/receipt',
+    {
+      schema: {
+        summary: "A lease's receipt, once its node sent it",
+        tags: ['leases'],
+        params: idParams,
+        security: [{ bearer: [] }],
+      },
+    },
+    async (req, reply) => {
+      const c = caller(req, reply);
+      if (!c) return reply;
+      return send(reply, await proofs.leaseReceipt(c, (req.params as { id: string }).id));
+    },
+  );
+
+  app.get(
+    '/agents/:name/leases',
+    {
+      schema: {
+        summary: 'The leases a node agent should run now (pending, with a run)',
+        tags: ['agents'],
+        params: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+        security: [{ bearer: [] }],
+      },
+    },
+    async (req, reply) => {
+      const c = caller(req, reply);
+      if (!c) return reply;
+      return send(reply, await proofs.assigned(c, (req.params as { name: string }).name));
+    },
+  );
+
+  app.get(
     '/receipts/:id',
     {
       schema: {
