@@ -1,8 +1,8 @@
 import { type Problem, problem } from '../protocol/problem.js';
-import { iso } from '../util/clock.js';
 import { externalAccount, parseAccountId, providerAccount, requesterAccount } from './accounts.js';
 import { type BookingDeps, createBooking, idempotencyMismatch, type Outcome } from './bookings.js';
 import { mirrorBudgets, type SpendLimit } from './budgets.js';
+import { entriesPage, MAX_LIST } from './entries.js';
 import { IDEMPOTENCY_TTL_MS, requestHash } from './idempotency.js';
 import { microsToUsd, usdToMicros } from './money.js';
 import { settleBooking, type UsageSource } from './settlement.js';
@@ -29,7 +29,6 @@ export interface Caller {
 }
 
 const fail = (p: Problem): Outcome => ({ ok: false, problem: p });
-const MAX_LIST = 100;
 
 export interface LedgerService {
   book(caller: Caller, body: unknown, key: string | null): Promise<Outcome>;
@@ -111,48 +110,6 @@ export function createLedgerService(d: LedgerDeps): LedgerService {
         param: 'id',
       }),
     );
-
-  /** One page of an account's entries, newest first (GET /accounts/me/transactions and earnings). */
-  async function entriesPage(account: string, q: { cursor?: string; limit?: number }): Promise<Outcome> {
-    const limit = q.limit ?? 50;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST)
-      return fail(
-        problem('invalid-parameter', `limit must be a whole number from 1 to ${MAX_LIST}`, {
-          param: 'limit',
-        }),
-      );
-    let before: number | undefined;
-    if (q.cursor !== undefined) {
-      before = Number(q.cursor);
-      if (!/^[1-9][0-9]{0,15}$/.test(q.cursor) || !Number.isSafeInteger(before))
-        return fail(
-          problem('invalid-parameter', 'cursor must be the next_cursor of a previous page', {
-            param: 'cursor',
-          }),
-        );
-    }
-    const rows = await store.listEntries(account, {
-      ...(before !== undefined ? { before } : {}),
-      limit: limit + 1,
-    });
-    const page = rows.slice(0, limit);
-    return {
-      ok: true,
-      status: 200,
-      body: {
-        transactions: page.map((e) => ({
-          id: e.tx_id,
-          seq: e.seq,
-          kind: e.kind,
-          at: iso(e.at),
-          booking_id: e.booking_id,
-          memo: e.memo,
-          amount_usd: microsToUsd(e.amount),
-        })),
-        next_cursor: rows.length > limit ? String(page.at(-1)?.seq) : null,
-      },
-    };
-  }
 
   return {
     book: (c, body, key) => createBooking(d, c.id, body, key, c.limits ?? []),
@@ -252,7 +209,7 @@ export function createLedgerService(d: LedgerDeps): LedgerService {
       };
     },
 
-    transactions: (c, q) => entriesPage(requesterAccount(c.id), q),
+    transactions: (c, q) => entriesPage(store, requesterAccount(c.id), q),
 
     async leaseProgress(leaseId, bookingId, to, at) {
       for (let i = 0; i < 5; i++) {
@@ -284,7 +241,7 @@ export function createLedgerService(d: LedgerDeps): LedgerService {
 
     async earnings(provider, q) {
       const a = await store.getAccount(providerAccount(provider));
-      const page = await entriesPage(providerAccount(provider), q);
+      const page = await entriesPage(store, providerAccount(provider), q);
       if (!page.ok) return page;
       return {
         ok: true,
