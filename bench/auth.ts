@@ -17,32 +17,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
 import type { Offer } from '../src/protocol/schemas/offer.js';
+import { type AcRequest, cannon } from './cannon.js';
 import { startGateway } from './proc.js';
 import { round } from './stats.js';
-
-interface AcRequest {
-  method: string;
-  path: string;
-  headers?: Record<string, string>;
-  body?: string;
-  setupRequest?: (req: AcRequest) => AcRequest;
-}
-type Cannon = (o: {
-  url: string;
-  duration: number;
-  connections: number;
-  pipelining: number;
-  requests: AcRequest[];
-}) => Promise<{
-  latency: { p50: number; p99: number };
-  statusCodeStats?: Record<string, { count: number | string }>;
-  errors: number;
-  timeouts: number;
-  duration: number;
-}>;
-const cannon = autocannon as unknown as Cannon;
 
 export interface AuthLoad {
   rps: number;

@@ -22,39 +22,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import autocannon from 'autocannon';
 import pg from 'pg';
 import type { Offer } from '../src/protocol/schemas/offer.js';
 import { openPostgresStore, openSqliteStore } from '../src/storage/index.js';
 import { fund, HOURS, rawLoad } from './booking-raw.js';
+import { type AcRequest, cannon } from './cannon.js';
 import { startGateway } from './proc.js';
 import { round } from './stats.js';
 
 const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const OPERATOR = 'pr_operator';
-
-/** The autocannon options and result fields used here (bench/autocannon.d.ts declares fewer). */
-interface AcRequest {
-  method: string;
-  path: string;
-  headers?: Record<string, string>;
-  body?: string;
-  setupRequest?: (req: AcRequest) => AcRequest;
-}
-type Cannon = (o: {
-  url: string;
-  duration: number;
-  connections: number;
-  pipelining: number;
-  requests: AcRequest[];
-}) => Promise<{
-  latency: { p50: number; p99: number };
-  statusCodeStats?: Record<string, { count: number | string }>;
-  errors: number;
-  timeouts: number;
-  duration: number;
-}>;
-const cannon = autocannon as unknown as Cannon;
 
 export interface Load {
   seconds: number;

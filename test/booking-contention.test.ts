@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { GatewayConfig } from '../src/config/schema.js';
-import { postgresSuites } from '../src/ledger/postgres/testing.js';
-import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { httpCall, type ListeningGateway, listenTestGateway, onBothBackends } from './helpers/gateway.js';
 
 /**
  * 1,000 concurrent POST /book over real HTTP for an offer with exactly 10 nodes free: exactly 10
@@ -25,47 +22,28 @@ interface Reply {
 }
 
 function contention(
-  title: string,
-  edit: () => { apply: (c: GatewayConfig) => void; cleanup: () => Promise<void> },
+  backend: string,
+  select: () => { apply: (c: GatewayConfig) => void; cleanup: () => Promise<void> },
 ) {
-  describe(title, () => {
-    let t: TestGateway;
-    let base: string;
-    let token: string;
+  describe(`booking contention on ${backend}`, () => {
+    let g: ListeningGateway;
     let cleanup: () => Promise<void> = async () => {};
     before(async () => {
-      const e = edit();
+      const e = select();
       cleanup = e.cleanup;
-      t = await startTestGateway(e.apply);
-      await t.gw.app.listen({ port: 0, host: '127.0.0.1' });
-      const addr = t.gw.app.server.address();
-      assert.ok(addr && typeof addr === 'object');
-      base = `http://127.0.0.1:${addr.port}`;
-      token = readFileSync(join(t.dataDir, 'admin.token'), 'utf8').trim();
+      g = await listenTestGateway(e.apply);
     });
     after(async () => {
-      await t?.gw.close();
-      if (t) rmSync(t.dataDir, { recursive: true, force: true });
+      await g?.close();
       await cleanup();
     });
 
-    const call = async (
+    const call = (
       method: 'GET' | 'POST',
       path: string,
       body?: unknown,
       headers: Record<string, string> = {},
-    ): Promise<Reply> => {
-      const r = await fetch(base + path, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...headers,
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      return { status: r.status, headers: r.headers, body: (await r.json()) as Json };
-    };
+    ): Promise<Reply> => httpCall(g.base, g.admin, method, path, body, headers);
     /** Polls until `/nodes/:id` shows `want` free (capacity events arrive after commit; on PostgreSQL by NOTIFY). */
     const awaitAvailable = async (id: string, want: number): Promise<number> => {
       let seen = Number.NaN;
@@ -153,20 +131,4 @@ function contention(
   });
 }
 
-// PostgreSQL first: its reachability check must not wait behind a SQLite gateway starting up.
-await postgresSuites('booking contention on PostgreSQL', (env) => {
-  contention('booking contention on PostgreSQL', () => {
-    const schema = env.freshSchema();
-    return {
-      apply: (c) => {
-        c.database_url = env.url;
-        c.database_schema = schema;
-      },
-      cleanup: async () => {
-        await env.admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      },
-    };
-  });
-});
-
-contention('booking contention on SQLite', () => ({ apply: () => {}, cleanup: async () => {} }));
+await onBothBackends('booking contention', contention);

@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { GatewayConfig } from '../src/config/schema.js';
-import { postgresSuites } from '../src/ledger/postgres/testing.js';
-import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { httpCall, type ListeningGateway, listenTestGateway, onBothBackends } from './helpers/gateway.js';
 
 /**
  * Issue 5's budget check: 100 concurrent POST /book over real HTTP with one delegated token whose
@@ -20,48 +17,30 @@ const BUDGET = 50;
 type Json = Record<string, any>;
 
 function budgetContention(
-  title: string,
-  edit: () => { apply: (c: GatewayConfig) => void; cleanup: () => Promise<void> },
+  backend: string,
+  select: () => { apply: (c: GatewayConfig) => void; cleanup: () => Promise<void> },
 ) {
-  describe(title, () => {
-    let t: TestGateway;
-    let base: string;
+  describe(`budget contention on ${backend}`, () => {
+    let g: ListeningGateway;
     let admin: string;
     let cleanup: () => Promise<void> = async () => {};
     before(async () => {
-      const e = edit();
+      const e = select();
       cleanup = e.cleanup;
-      t = await startTestGateway(e.apply);
-      await t.gw.app.listen({ port: 0, host: '127.0.0.1' });
-      const addr = t.gw.app.server.address();
-      assert.ok(addr && typeof addr === 'object');
-      base = `http://127.0.0.1:${addr.port}`;
-      admin = readFileSync(join(t.dataDir, 'admin.token'), 'utf8').trim();
+      g = await listenTestGateway(e.apply);
+      admin = g.admin;
     });
     after(async () => {
-      await t?.gw.close();
-      if (t) rmSync(t.dataDir, { recursive: true, force: true });
+      await g?.close();
       await cleanup();
     });
-
-    const call = async (
+    const call = (
       token: string,
       method: string,
       path: string,
       body?: unknown,
       headers: Record<string, string> = {},
-    ) => {
-      const r = await fetch(base + path, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...headers,
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      return { status: r.status, body: (await r.json()) as Json };
-    };
+    ) => httpCall(g.base, token, method, path, body, headers);
     const micros = (usd: number) => Math.round(usd * 1e6);
 
     it(`${REQUESTS} concurrent bookings under a $${BUDGET} token never commit more than $${BUDGET}`, async () => {
@@ -136,19 +115,4 @@ function budgetContention(
   });
 }
 
-await postgresSuites('budget contention on PostgreSQL', (env) => {
-  budgetContention('budget contention on PostgreSQL', () => {
-    const schema = env.freshSchema();
-    return {
-      apply: (c) => {
-        c.database_url = env.url;
-        c.database_schema = schema;
-      },
-      cleanup: async () => {
-        await env.admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      },
-    };
-  });
-});
-
-budgetContention('budget contention on SQLite', () => ({ apply: () => {}, cleanup: async () => {} }));
+await onBothBackends('budget contention', budgetContention);
