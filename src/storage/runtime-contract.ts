@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DuplicateError } from './errors.js';
+import { type LeaseRuntimeCase, leaseRuntimeCases } from './lease-runtime-contract.js';
 import type { CheckpointRecord, ReceiptRecord, Store } from './store.js';
+import { type ValidationCase, validationCases } from './validation-contract.js';
 
 /**
  * The runtime repository's shared suite (store.ts, `RuntimeRepository`), run by every backend like
@@ -14,6 +16,29 @@ import type { CheckpointRecord, ReceiptRecord, Store } from './store.js';
  *   receipt. The refused record is not stored and the first one stays as it was.
  * - Lease ids are not checked against the ledger: a checkpoint for any lease id is stored.
  * - Ids compare by bytes: `LS_A` is not `ls_a`.
+ *
+ * For the lease runtime (its cases are in lease-runtime-contract.ts):
+ * - A taken lease id is DuplicateError entity 'lease', id the lease id. `handle` must be a JSON
+ *   object and `history` an array (else a TypeError, before anything is stored).
+ * - updateLease keys on `lease_id`, replaces every other field, and ignores the record's `version`:
+ *   the stored and returned version is `expected_version + 1`. It never inserts.
+ * - listLeases: an empty `states` is no filter (not "no state matches"); filters combine with AND.
+ * - Log seqs start at 1; one call's lines get consecutive seqs in the order given. A line over
+ *   8192 UTF-8 bytes, or holding U+0000 (PostgreSQL text cannot), is a RangeError, as are over 1000
+ *   lines; a refused call stores none of its lines.
+ * - Outputs list by name in byte order. `bytes` other than `data.length` is a RangeError.
+ *
+ * For validation records (their cases are in validation-contract.ts):
+ * - A validation's leases are its primary (`lease_id`) and every run's. A lease belongs to one
+ *   validation at most: naming one that belongs to another, on insert or update, is DuplicateError
+ *   entity 'validation lease', id that lease (the first in primary-then-runs order), and the call
+ *   changes nothing. A taken validation id is entity 'validation'.
+ * - A lease stays with its validation once it joined: an update that drops a run from `runs` still
+ *   finds the validation by that lease. Only a successful update adds leases.
+ * - `runs` must be an array whose runs each name a lease, and `decision` an object or null (else a
+ *   TypeError); a lease named by two runs of one record is a RangeError. All before anything is stored.
+ * - updateValidation is updateLease's compare-and-set: keyed on `id`, every other field replaced
+ *   (the primary lease too), `version` ignored. listValidations filters as listLeases does.
  */
 export interface RuntimeContractOptions {
   gaps?: Partial<Record<RuntimeCase, string>>;
@@ -28,7 +53,9 @@ export type RuntimeCase =
   | 'duplicate receipt id or lease'
   | 'unknown ids'
   | 'limits out of range'
-  | 'closed store';
+  | 'closed store'
+  | LeaseRuntimeCase
+  | ValidationCase;
 
 const T0 = 1_760_000_000_000; // 2025-10-09T08:53:20Z, epoch ms
 const T0_S = T0 / 1000;
@@ -238,5 +265,8 @@ export function describeRuntimeContract(
       await assert.rejects(s.runtime.appendCheckpoint(checkpoint('ls_a', 0)));
       await assert.rejects(s.runtime.receiptForLease('ls_a'));
     });
+
+    leaseRuntimeCases(test);
+    validationCases(test);
   });
 }

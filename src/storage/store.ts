@@ -180,4 +180,175 @@ export interface RuntimeRepository {
   putReceipt(r: ReceiptRecord): Promise<void>;
   getReceipt(id: string): Promise<ReceiptRecord | null>;
   receiptForLease(leaseId: string): Promise<ReceiptRecord | null>;
+
+  // ------------------------------------------------------------ lease runtime (issue 6, part 6)
+
+  /** Stores a new lease's runtime record. DuplicateError ('lease', lease_id) when it exists. */
+  insertLease(r: LeaseRuntimeRecord): Promise<void>;
+  getLease(leaseId: string): Promise<LeaseRuntimeRecord | null>;
+  /**
+   * Replaces the record if and only if it is still at `expected_version` (then stored with version
+   * + 1 and returned); `stale` with the current version otherwise; `not_found` when absent.
+   */
+  updateLease(
+    r: LeaseRuntimeRecord,
+    expected_version: number,
+  ): Promise<
+    | { kind: 'updated'; lease: LeaseRuntimeRecord }
+    | { kind: 'stale'; version: number }
+    | { kind: 'not_found' }
+  >;
+  /**
+   * Newest first (lease_id descending), ids `< before` when given; filtered by any of requester,
+   * booking, provider, and states (any of them; an empty `states` is no filter). Filters combine
+   * with AND. 1 ≤ limit ≤ 1000 (else RangeError).
+   */
+  listLeases(q: {
+    requester?: string;
+    booking_id?: string;
+    provider?: string;
+    states?: readonly string[];
+    before?: string;
+    limit: number;
+  }): Promise<LeaseRuntimeRecord[]>;
+  /**
+   * Appends log lines, numbering them from the lease's last seq + 1 (atomically: concurrent appends
+   * never share a seq); returns the stored lines. At most 1000 lines per call (else RangeError).
+   */
+  appendLogs(leaseId: string, lines: readonly NewLogLine[]): Promise<LogLine[]>;
+  /** In seq order, seq > after when given; 1 ≤ limit ≤ 1000 (else RangeError). */
+  listLogs(leaseId: string, opts: { after?: number; limit: number }): Promise<LogLine[]>;
+  /** Stores (or replaces: a later upload of a resumable output wins) one named output's bytes. */
+  putOutput(o: OutputRecord): Promise<void>;
+  getOutput(leaseId: string, name: string): Promise<OutputRecord | null>;
+  /** The lease's outputs without their bytes, by name. */
+  listOutputs(leaseId: string): Promise<Omit<OutputRecord, 'data'>[]>;
+
+  // ------------------------------------------------------------ result validation (issue 6, part 7)
+
+  /**
+   * DuplicateError ('validation', id) when the id is taken, or ('validation lease', lease_id) when
+   * the lease (the primary or any run's) already belongs to a validation.
+   */
+  insertValidation(v: ValidationRecord): Promise<void>;
+  getValidation(id: string): Promise<ValidationRecord | null>;
+  /**
+   * The validation whose primary lease is `leaseId`, or whose runs include it (replicas, referee).
+   * A lease stays with its validation once it joined, even when a later update drops it from `runs`.
+   */
+  validationForLease(leaseId: string): Promise<ValidationRecord | null>;
+  /**
+   * Compare-and-set on version, like updateLease. Leases new to `runs` join the validation;
+   * DuplicateError ('validation lease', lease_id) when one belongs to another, and nothing changes.
+   */
+  updateValidation(
+    v: ValidationRecord,
+    expected_version: number,
+  ): Promise<
+    | { kind: 'updated'; validation: ValidationRecord }
+    | { kind: 'stale'; version: number }
+    | { kind: 'not_found' }
+  >;
+  /**
+   * Newest first (id descending), ids `< before` when given; filters AND-ed: requester, booking_id,
+   * states (any of them; an empty `states` is no filter). 1 ≤ limit ≤ 1000 (else RangeError).
+   */
+  listValidations(q: {
+    requester?: string;
+    booking_id?: string;
+    states?: readonly string[];
+    before?: string;
+    limit: number;
+  }): Promise<ValidationRecord[]>;
+}
+
+/**
+ * What the runtime knows of one lease (runtime/lease-states.ts): its state, how it got there, who
+ * drives it. The ledger's row (ledger/store.ts LeaseRecord) keeps the money; this keeps the work.
+ */
+export interface LeaseRuntimeRecord {
+  lease_id: string;
+  booking_id: string;
+  /** The booking's requester (principal id), for listing and visibility. */
+  requester: string;
+  provider: string;
+  offer_id: string;
+  /** 'agent' | 'slurm' | 'simulated' | 'none' (runtime/drivers). */
+  driver: string;
+  /** A RuntimeLeaseState. */
+  state: string;
+  simulated: boolean;
+  /** 'command' | 'wasm' | 'image', or null when the booking carries no run. */
+  run_kind: string | null;
+  /** 1 for the first attempt; a failover's replacement counts on. */
+  attempt: number;
+  /** The lease this one replaces (failover), or null. */
+  replaces: string | null;
+  /** The lease that replaced this one, once there is one. */
+  replaced_by: string | null;
+  exit_code: number | null;
+  /** Driver-specific handle (a Slurm job id, the agent's name), JSON. */
+  handle: Record<string, unknown>;
+  /** Transitions in order: {from, to, at (epoch ms), reason}. */
+  history: { from: string; to: string; at: number; reason: string }[];
+  /** Bumped by every update (optimistic concurrency). */
+  version: number;
+  /** epoch ms */
+  created_at: number;
+  updated_at: number;
+}
+
+export interface NewLogLine {
+  /** epoch ms */
+  at: number;
+  stream: 'stdout' | 'stderr' | 'system';
+  /** One line, without its newline; at most 8 KiB (longer is cut by the caller). */
+  line: string;
+}
+export interface LogLine extends NewLogLine {
+  lease_id: string;
+  seq: number;
+}
+
+export interface OutputRecord {
+  lease_id: string;
+  /** A relative path as the run spec names it (run-spec.ts safeRelativePath). */
+  name: string;
+  /** sha256 hex of data */
+  sha256: string;
+  bytes: number;
+  data: Buffer;
+  /** epoch ms */
+  stored_at: number;
+}
+
+/** A group of runs of the same work on distinct providers whose results are compared (issue 6, part 7). */
+export interface ValidationRecord {
+  /** `vd_…` */
+  id: string;
+  requester: string;
+  booking_id: string;
+  /** The lease the requester booked; replicas and the referee run the same work. */
+  lease_id: string;
+  replicas_wanted: number;
+  /**
+   * Every run, the primary first: its provider and, once its receipt arrived, its output digests.
+   * A lease appears at most once (else RangeError).
+   */
+  runs: {
+    lease_id: string;
+    provider: string;
+    role: 'primary' | 'replica' | 'referee';
+    outputs: { name: string; sha256: string }[] | null;
+    exit_code: number | null;
+  }[];
+  /** 'running' | 'agreed' | 'refereeing' | 'resolved' | 'unresolved' */
+  state: string;
+  /** Set once decided: the digest set accepted (a hash of its outputs), the providers that disagreed (not paid), why. */
+  decision: { accepted: string | null; losers: string[]; detail: string } | null;
+  /** Bumped by every update (optimistic concurrency). */
+  version: number;
+  /** epoch ms */
+  created_at: number;
+  updated_at: number;
 }

@@ -5,7 +5,7 @@ import type { PgPool } from './driver.js';
 
 /**
  * Schema migrations: an ordered, append-only list. The tables' migrations have the same names as
- * SQLite's (sqlite/migrations.ts) and, up to 2, the same ids; id 3, a function, is PostgreSQL's
+ * SQLite's (sqlite/migration-list.ts) and, up to 2, the same ids; id 3, a function, is PostgreSQL's
  * own, so from there PostgreSQL's id is SQLite's plus one ("identity" is 3 there, 4 here). Each is applied
  * in its own transaction together with its record, so a failed migration leaves neither a
  * half-built schema nor a record (PostgreSQL DDL is transactional). Never edit or renumber a
@@ -125,6 +125,92 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         jws TEXT NOT NULL,
         digest TEXT NOT NULL,
         received_at BIGINT NOT NULL
+      );
+    `,
+  },
+  {
+    id: 7,
+    name: 'lease_runtime',
+    // Kept in step with SQLite's migration 6 "lease_runtime". The constraint names are PostgreSQL's
+    // defaults (lease_runtime_pkey …): the repository (leases.ts) tells a taken lease id by it. No
+    // reference to leases or bookings, as for checkpoints: the caller checks the ids. lease_logs'
+    // primary key serves both the listing and the last seq that appendLogs numbers from.
+    up: `
+      CREATE TABLE lease_runtime (
+        lease_id TEXT COLLATE "C" PRIMARY KEY,
+        booking_id TEXT COLLATE "C" NOT NULL,
+        requester TEXT COLLATE "C" NOT NULL,
+        provider TEXT COLLATE "C" NOT NULL,
+        offer_id TEXT COLLATE "C" NOT NULL,
+        driver TEXT NOT NULL,
+        state TEXT COLLATE "C" NOT NULL,
+        simulated BOOLEAN NOT NULL,
+        run_kind TEXT,
+        attempt INTEGER NOT NULL,
+        replaces TEXT COLLATE "C",
+        replaced_by TEXT COLLATE "C",
+        exit_code INTEGER,
+        handle JSON NOT NULL CHECK (json_typeof(handle) = 'object'),
+        history JSON NOT NULL CHECK (json_typeof(history) = 'array'),
+        version INTEGER NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      -- A requester's leases, newest first; a booking's leases; a provider's leases in some states.
+      CREATE INDEX lease_runtime_requester ON lease_runtime (requester, lease_id);
+      CREATE INDEX lease_runtime_booking ON lease_runtime (booking_id);
+      CREATE INDEX lease_runtime_provider_state ON lease_runtime (provider, state);
+
+      CREATE TABLE lease_logs (
+        lease_id TEXT COLLATE "C" NOT NULL,
+        seq BIGINT NOT NULL CHECK (seq >= 1),
+        at BIGINT NOT NULL,
+        stream TEXT NOT NULL CHECK (stream IN ('stdout', 'stderr', 'system')),
+        line TEXT NOT NULL,
+        PRIMARY KEY (lease_id, seq)
+      );
+
+      CREATE TABLE lease_outputs (
+        lease_id TEXT COLLATE "C" NOT NULL,
+        name TEXT COLLATE "C" NOT NULL,
+        sha256 TEXT NOT NULL,
+        bytes BIGINT NOT NULL CHECK (bytes = octet_length(data)),
+        data BYTEA NOT NULL,
+        stored_at BIGINT NOT NULL,
+        PRIMARY KEY (lease_id, name)
+      );
+    `,
+  },
+  {
+    id: 8,
+    name: 'validations',
+    // Kept in step with SQLite's migration 7 "validations". validation_leases maps every lease of a
+    // validation (primary, replicas, referee) to it: its primary key is what makes a lease belong to
+    // one validation at most, and what validationForLease reads. The repository (validations.ts)
+    // writes both tables in one transaction and tells a taken id or lease by the constraints'
+    // default names (validations_pkey, validations_lease_id_key, validation_leases_pkey).
+    up: `
+      CREATE TABLE validations (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        requester TEXT COLLATE "C" NOT NULL,
+        booking_id TEXT COLLATE "C" NOT NULL,
+        lease_id TEXT COLLATE "C" NOT NULL UNIQUE,
+        replicas_wanted INTEGER NOT NULL,
+        runs JSON NOT NULL CHECK (json_typeof(runs) = 'array'),
+        state TEXT COLLATE "C" NOT NULL,
+        decision JSON CHECK (decision IS NULL OR json_typeof(decision) = 'object'),
+        version INTEGER NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      -- A requester's validations, newest first; a booking's; those in some states, newest first.
+      CREATE INDEX validations_requester ON validations (requester, id);
+      CREATE INDEX validations_booking ON validations (booking_id);
+      CREATE INDEX validations_state ON validations (state, id);
+
+      CREATE TABLE validation_leases (
+        lease_id TEXT COLLATE "C" PRIMARY KEY,
+        validation_id TEXT COLLATE "C" NOT NULL REFERENCES validations (id)
       );
     `,
   },

@@ -1,6 +1,8 @@
 import { DuplicateError } from '../errors.js';
 import type { CheckpointRecord, ReceiptRecord, RuntimeRepository } from '../store.js';
 import { type PgPool, pgCode, pgConstraint, UNIQUE_VIOLATION } from './driver.js';
+import { createPostgresLeaseRuntime } from './leases.js';
+import { createPostgresValidations } from './validations.js';
 
 const CHECKPOINT = 'lease_id, seq, jws, digest, at, cpu_seconds, peak_memory_bytes, received_at';
 const RECEIPT = 'id, lease_id, booking_id, node, jws, digest, received_at';
@@ -12,7 +14,9 @@ function checkListLimit(limit: number): void {
 }
 
 /**
- * Checkpoints and receipts on a pool. Every method is one statement, so each is atomic on its own.
+ * Checkpoints and receipts on a pool, with the lease runtime's records, logs and outputs from
+ * leases.ts and validation records from validations.ts. Every method here is one statement, so
+ * each is atomic on its own.
  * `guard` rejects once the store is closed. Unique violations are told apart by constraint name;
  * the names are PostgreSQL's defaults for the columns in migration 6 (checkpoints_pkey,
  * receipts_pkey, receipts_lease_id_key). BIGINT reads back as a number (driver.ts), DOUBLE
@@ -26,6 +30,8 @@ export function createPostgresRuntimeRepository(pool: PgPool, guard: () => void)
   };
 
   return {
+    ...createPostgresLeaseRuntime(pool, guard),
+    ...createPostgresValidations(pool, guard),
     async appendCheckpoint(c) {
       guard();
       try {

@@ -262,3 +262,95 @@ describe('migration 3 (identity)', () => {
     db.close();
   });
 });
+
+describe('migration 6 (lease_runtime)', () => {
+  it('builds lease_runtime, lease_logs and lease_outputs with their checks; listings use the indexes', () => {
+    const db = new Database(':memory:');
+    applyMigrations(db, SQLITE_MIGRATIONS, T0);
+    const lease = db.prepare(
+      `INSERT INTO lease_runtime (lease_id, booking_id, requester, provider, offer_id, driver, state,
+         simulated, attempt, handle, history, version, created_at, updated_at)
+       VALUES (?, 'bk', 'pr', 'vast', 'o', 'agent', 'pending', ?, 1, ?, ?, 1, 1, 1)`,
+    );
+    lease.run('ls_1', 0, '{}', '[]');
+    assert.throws(() => lease.run('ls_2', 2, '{}', '[]'), /CHECK constraint failed/);
+    assert.throws(() => lease.run('ls_3', 1, '[]', '[]'), /CHECK constraint failed/);
+    assert.throws(() => lease.run('ls_4', 1, '{}', '{}'), /CHECK constraint failed/);
+    const log = db.prepare(
+      "INSERT INTO lease_logs (lease_id, seq, at, stream, line) VALUES ('ls_1', ?, 1, ?, '')",
+    );
+    log.run(1, 'stdout');
+    assert.throws(() => log.run(0, 'stdout'), /CHECK constraint failed/);
+    assert.throws(() => log.run(2, 'stdin'), /CHECK constraint failed/);
+    const out = db.prepare(
+      "INSERT INTO lease_outputs (lease_id, name, sha256, bytes, data, stored_at) VALUES ('ls_1', ?, '', ?, ?, 1)",
+    );
+    out.run('a', 3, Buffer.from('abc'));
+    assert.throws(() => out.run('b', 4, Buffer.from('abc')), /CHECK constraint failed/);
+    const planOf = (sql: string) =>
+      db
+        .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        .all()
+        .map((r) => (r as { detail: string }).detail)
+        .join('\n');
+    const byRequester = planOf(
+      "SELECT * FROM lease_runtime WHERE requester = 'pr' AND lease_id < 'ls_9' ORDER BY lease_id DESC LIMIT 5",
+    );
+    assert.match(byRequester, /lease_runtime_requester/);
+    assert.doesNotMatch(byRequester, /TEMP B-TREE/, 'the index gives the order; no sort step');
+    assert.match(planOf("SELECT * FROM lease_runtime WHERE booking_id = 'bk'"), /lease_runtime_booking/);
+    assert.match(
+      planOf("SELECT * FROM lease_runtime WHERE provider = 'vast' AND state IN ('running', 'pending')"),
+      /lease_runtime_provider_state/,
+    );
+    assert.match(planOf("SELECT max(seq) FROM lease_logs WHERE lease_id = 'ls_1'"), /PRIMARY KEY|autoindex/);
+    db.close();
+  });
+});
+
+describe('migration 7 (validations)', () => {
+  it('builds validations and validation_leases with their checks; lookups and listings use the indexes', () => {
+    const db = new Database(':memory:');
+    db.pragma('foreign_keys = ON');
+    applyMigrations(db, SQLITE_MIGRATIONS, T0);
+    const insert = db.prepare(
+      `INSERT INTO validations (id, requester, booking_id, lease_id, replicas_wanted, runs, state, decision,
+         version, created_at, updated_at)
+       VALUES (?, 'pr', 'bk', ?, 1, ?, 'running', ?, 1, 1, 1)`,
+    );
+    insert.run('vd_1', 'ls_1', '[]', null);
+    insert.run('vd_2', 'ls_2', '[{"lease_id":"ls_2"}]', '{"losers":[]}');
+    assert.throws(
+      () => insert.run('vd_3', 'ls_1', '[]', null),
+      /UNIQUE constraint failed: validations\.lease_id/,
+    );
+    assert.throws(() => insert.run('vd_4', 'ls_4', '{}', null), /CHECK constraint failed/);
+    assert.throws(() => insert.run('vd_5', 'ls_5', '[]', 'null'), /CHECK constraint failed/);
+    assert.throws(() => insert.run('vd_6', 'ls_6', '[]', '[]'), /CHECK constraint failed/);
+    const join = db.prepare('INSERT INTO validation_leases (lease_id, validation_id) VALUES (?, ?)');
+    join.run('ls_1', 'vd_1');
+    assert.throws(() => join.run('ls_1', 'vd_2'), /UNIQUE constraint failed: validation_leases\.lease_id/);
+    assert.throws(() => join.run('ls_9', 'vd_missing'), /FOREIGN KEY constraint failed/);
+    const planOf = (sql: string) =>
+      db
+        .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        .all()
+        .map((r) => (r as { detail: string }).detail)
+        .join('\n');
+    const byRequester = planOf(
+      "SELECT * FROM validations WHERE requester = 'pr' AND id < 'vd_9' ORDER BY id DESC LIMIT 5",
+    );
+    assert.match(byRequester, /validations_requester/);
+    assert.doesNotMatch(byRequester, /TEMP B-TREE/, 'the index gives the order; no sort step');
+    assert.match(planOf("SELECT * FROM validations WHERE booking_id = 'bk'"), /validations_booking/);
+    assert.match(
+      planOf("SELECT * FROM validations WHERE state IN ('running', 'refereeing')"),
+      /validations_state/,
+    );
+    const forLease = planOf(
+      "SELECT v.* FROM validation_leases AS l JOIN validations AS v ON v.id = l.validation_id WHERE l.lease_id = 'ls_1'",
+    );
+    assert.doesNotMatch(forLease, /SCAN/, `a lease's validation is found by keys alone:\n${forLease}`);
+    db.close();
+  });
+});

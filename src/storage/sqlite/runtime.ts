@@ -2,6 +2,8 @@ import type Database from 'better-sqlite3';
 import { DuplicateError } from '../errors.js';
 import type { CheckpointRecord, ReceiptRecord, RuntimeRepository } from '../store.js';
 import { type SqliteDb, sqliteCode } from './driver.js';
+import { createSqliteLeaseRuntime } from './leases.js';
+import { createSqliteValidations } from './validations.js';
 
 const CHECKPOINT = 'lease_id, seq, jws, digest, at, cpu_seconds, peak_memory_bytes, received_at';
 const RECEIPT = 'id, lease_id, booking_id, node, jws, digest, received_at';
@@ -13,9 +15,10 @@ function checkListLimit(limit: number): void {
 }
 
 /**
- * Checkpoints and receipts on one SQLite connection. Every method is one statement, so each is
- * atomic on its own. Statements are prepared on first use (before `migrate()` the tables do not
- * exist).
+ * Checkpoints and receipts on one SQLite connection, with the lease runtime's records, logs and
+ * outputs from leases.ts and validation records from validations.ts. Every method here is one
+ * statement, so each is atomic on its own.
+ * Statements are prepared on first use (before `migrate()` the tables do not exist).
  */
 export function createSqliteRuntimeRepository(db: SqliteDb): RuntimeRepository {
   const cache = new Map<string, Database.Statement>();
@@ -30,6 +33,8 @@ export function createSqliteRuntimeRepository(db: SqliteDb): RuntimeRepository {
   const row = <T>(r: unknown) => (r as T | undefined) ?? null;
 
   return {
+    ...createSqliteLeaseRuntime(db),
+    ...createSqliteValidations(db),
     async appendCheckpoint(c) {
       try {
         q(`INSERT INTO checkpoints (${CHECKPOINT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(
