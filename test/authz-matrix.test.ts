@@ -30,6 +30,7 @@ let bob: { id: string; key: string };
 let offer: Offer;
 let alicePlan: string;
 let aliceBooking: string;
+let aliceLease: string;
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read loosely typed JSON replies
 type Json = Record<string, any>;
@@ -41,7 +42,8 @@ async function call(method: string, url: string, headers: Record<string, string>
     headers,
     ...(payload !== undefined ? { payload: payload as object } : {}),
   });
-  return { status: r.statusCode, body: (r.body ? r.json() : null) as Json };
+  const json = /json/.test(String(r.headers['content-type'] ?? ''));
+  return { status: r.statusCode, body: (r.body ? (json ? r.json() : { text: r.body }) : null) as Json };
 }
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const asAdmin = (method: string, url: string, payload?: unknown) =>
@@ -59,12 +61,18 @@ async function freeOffer(): Promise<Offer> {
   return o;
 }
 async function newBooking(token: string): Promise<string> {
+  return (await book(token)).booking_id;
+}
+async function newLease(token: string): Promise<string> {
+  return (await book(token)).allocations[0].lease_id;
+}
+async function book(token: string): Promise<Json> {
   const o = await freeOffer();
   const r = await call('POST', '/book', bearer(token), {
     allocations: [{ offer_id: o.id, nodes: 1, hours: 0.01 }],
   });
   assert.equal(r.status, 201, JSON.stringify(r.body));
-  return r.body.booking_id;
+  return r.body;
 }
 
 const nowS = () => Math.floor(t.clock.now() / 1000);
@@ -131,6 +139,7 @@ before(async () => {
   assert.equal(plan.status, 201);
   alicePlan = plan.body.plan_id;
   aliceBooking = await newBooking(alice.key);
+  aliceLease = await newLease(alice.key);
   const gpuHours = { workload: { type: 'training', compute_hours: 1 } };
   endpoints = [
     { route: 'GET /nodes', method: 'GET', url: '/nodes?limit=1', ok: 200, anon: 200 },
@@ -238,6 +247,17 @@ before(async () => {
     },
     { route: 'GET /agents', method: 'GET', url: '/agents', ok: 200 },
     { route: 'GET /agents/:name/earnings', method: 'GET', url: '/agents/m-op/earnings', ok: 200 },
+    { route: 'GET /leases', method: 'GET', url: '/leases', ok: 200 },
+    { route: 'GET /leases/:id', method: 'GET', url: `/leases/${aliceLease}`, ok: 200, owned: true },
+    {
+      route: 'POST /leases/:id/cancel',
+      method: 'POST',
+      url: async (owner) => `/leases/${await newLease(owner.key)}/cancel`,
+      ok: 200,
+      owned: true,
+    },
+    { route: 'GET /leases/:id/logs', method: 'GET', url: `/leases/${aliceLease}/logs`, ok: 200, owned: true },
+    { route: 'GET /disputes', method: 'GET', url: '/disputes', ok: 200 },
   ];
   // The operator's own node agent, for the heartbeat route.
   const r = await call('POST', '/agents', bearer(admin), { registration: registration('m-op') });
@@ -420,6 +440,28 @@ describe('authorization matrix', () => {
       'GET /receipts/:id',
       'GET /leases/:id/receipt',
       'GET /agents/:name/leases',
+      // A node's logs and outputs: test/lease-runtime.test.ts (the node, the requester, another
+      // tenant, a requester posting a node's logs).
+      'POST /leases/:id/logs',
+      'PUT /leases/:id/outputs/:name',
+      'GET /leases/:id/outputs/:name',
+      // A dispute needs nodes that disagree: test/validation.test.ts (the requester, another
+      // tenant, unknown ids).
+      'GET /disputes/:id',
+      // The load balancers: test/lb.test.ts walks every method against no token, a narrow token,
+      // another principal, the owner, a derived compute/infer token and the operator.
+      'GET /lb/:id/status',
+      'GET /lb/:id/*',
+      'POST /lb/:id/*',
+      'PUT /lb/:id/*',
+      'PATCH /lb/:id/*',
+      'DELETE /lb/:id/*',
+      'OPTIONS /lb/:id/*',
+      // MCP speaks JSON-RPC with its own Accept: test/mcp-http.test.ts walks no token, a token
+      // without compute/discover, a revoked one, two tenants, the operator, and GET/DELETE (405).
+      'GET /mcp',
+      'POST /mcp',
+      'DELETE /mcp',
     ]);
     const missing = Object.keys(ROUTE_ABILITIES).filter((r) => !covered.has(r) && !elsewhere.has(r));
     assert.deepEqual(missing, []);

@@ -4,10 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createCapabilityCatalog } from '../src/capabilities/index.js';
+import { ensureGatewayKey } from '../src/identity/gateway-key.js';
+import { createDidResolver } from '../src/identity/jws.js';
 import type { LeaseState, LeaseStatus } from '../src/providers/provider.js';
 import { ProviderError } from '../src/providers/provider.js';
 import { createSlurmProvider, type SlurmProvider } from '../src/providers/slurm/index.js';
+import { verifyCheckpointChain, verifyReceipt } from '../src/runtime/proof.js';
 import { systemClock } from '../src/util/clock.js';
+import { type Json, startExecGateway, until } from './helpers/exec.js';
 import { startTestGateway } from './helpers/gateway.js';
 
 /**
@@ -163,6 +167,57 @@ if (why !== null) {
         assert.equal(offers[0]?.price_per_hour, 0.25);
       } finally {
         await t.gw.close();
+      }
+    });
+
+    it('a booked run goes through /book to Slurm and ends with a receipt the gateway signed', async () => {
+      const g = await startExecGateway((c) => {
+        c.providers.slurm.enabled = true;
+        c.providers.slurm.price_per_node_hour = 36;
+        c.providers.slurm.work_root = workRoot;
+      });
+      const stop = g.gw.runtime.start(250);
+      try {
+        const alice = await g.requester('alice', 100);
+        const offer = await g.offerOf('slurm');
+        const b = await g.call('POST', '/book', alice.key, {
+          allocations: [{ offer_id: offer.id, nodes: 1, hours: 1 }],
+          payment: { method: 'credits' },
+          run: { command: ['sh', '-c', 'echo from slurm; sleep 1'], timeout_s: 120 },
+        });
+        assert.equal(b.status, 201, JSON.stringify(b.body));
+        const id = b.body.allocations[0].lease_id as string;
+        const l = await until('the Slurm lease ends', 90_000, async () => {
+          const r = (await g.call('GET', `/leases/${id}`, alice.key)).body;
+          return ['completed', 'failed', 'cancelled'].includes(r.state) ? r : null;
+        });
+        assert.equal(l.state, 'completed', JSON.stringify(l.history));
+        assert.equal(l.driver, 'provider');
+        assert.equal(l.simulated, false);
+        assert.deepEqual(
+          l.history.map((h: Json) => h.to),
+          ['provisioning', 'running', 'completed'],
+        );
+        // The receipt and its chain verify offline with the gateway's did:key: its word on what
+        // Slurm reported.
+        const gatewayDid = ensureGatewayKey(g.dataDir).did;
+        const rc = (await g.call('GET', `/leases/${id}/receipt`, alice.key)).body;
+        const chain = (await g.call('GET', `/leases/${id}/checkpoints`, alice.key)).body.checkpoints.map(
+          (c: Json) => c.jws as string,
+        );
+        const resolve = createDidResolver();
+        await verifyCheckpointChain(chain, resolve, { lease_id: id, node: gatewayDid });
+        const r = await verifyReceipt(rc.jws, resolve, {
+          node: gatewayDid,
+          lease_id: id,
+          checkpoints: chain,
+        });
+        assert.equal(r.exit_status.code, 0);
+        await g.gw.ledger.service.settleDue();
+        assert.deepEqual((await g.call('GET', '/ledger/verify', g.admin)).body, { ok: true, violations: [] });
+      } finally {
+        stop();
+        await g.close();
       }
     });
 

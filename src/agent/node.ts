@@ -21,8 +21,8 @@ import { type AssignedLease, runLease } from './runner.js';
  * - **Announcing.** It announces itself on the LAN by DNS-SD (`_computemd._tcp`, with its DID and
  *   gateway in TXT records; agent/dnssd.ts) unless told not to.
  * - **Draining.** `drain()` asks for no new work, and running work finishes.
- * - **Not yet.** Running leases, checkpoints and receipts come with the runtime (issue 6, parts
- *   3–6).
+ * - **Work.** A long poll of `GET /agents/:name/leases` brings the leases to run (runner.ts) and
+ *   those to stop; each runs in the sandbox with its checkpoints, logs, outputs and receipt.
  */
 
 export interface NodeAgentOptions {
@@ -40,6 +40,10 @@ export interface NodeAgentOptions {
   announce?: boolean;
   /** How leases run: in the sandbox (default), or rlimits only when the operator opted in. */
   isolation?: IsolationMode;
+  /** Seconds the gateway may hold a poll for work open (default 25, at most 30). */
+  pollWaitS?: number;
+  /** How to reach the gateway (default the global fetch); the in-process agent pins the TLS cert. */
+  fetch?: typeof fetch;
 }
 
 export interface NodeAgent {
@@ -56,7 +60,11 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
   const keyPath = join(o.dataDir, 'node.key');
   const me = existsSync(keyPath) ? loadKeyFile(keyPath) : createKeyFile(keyPath, 'Ed25519');
   const capabilities = o.capabilities ?? (await measureCapabilities());
-  const client = new ComputeMdClient({ baseUrl: o.gateway, token: o.token });
+  const client = new ComputeMdClient({
+    baseUrl: o.gateway,
+    token: o.token,
+    ...(o.fetch ? { fetch: o.fetch } : {}),
+  });
   const register = async () => {
     const registration = signJws(
       {
@@ -99,33 +107,57 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
       } else o.log(`computemd node: heartbeat failed: ${(err as Error).message}`);
     }
   };
-  // Leases assigned to this node: each runs once, in the sandbox, beside the heartbeats.
+  // Leases assigned to this node: each runs once, in the sandbox, beside the heartbeats. The
+  // agent holds a long poll open, so a booked lease reaches it within milliseconds; the same
+  // answer names leases the gateway ended (cancelled, failed over), which are stopped.
+  const running = new Map<string, AbortController>();
   const started = new Set<string>();
+  let polling = true;
+  const pollAbort = new AbortController();
   const work = async () => {
-    if (draining) return;
-    try {
-      const r = await client.get<{ leases: AssignedLease[] }>(`/agents/${encodeURIComponent(o.name)}/leases`);
-      for (const w of r.leases) {
-        if (started.has(w.lease_id)) continue;
-        started.add(w.lease_id);
-        o.log(`computemd node: running lease ${w.lease_id}`);
-        runLease(w, {
-          client,
-          node: me,
-          dataDir: o.dataDir,
-          isolation: o.isolation ?? 'sandbox',
-          log: o.log,
-        }).catch((err) => o.log(`computemd node: lease ${w.lease_id} failed: ${(err as Error).message}`));
-      }
-    } catch (err) {
-      o.log(`computemd node: could not fetch work: ${(err as Error).message}`);
+    const res = await client.send(
+      'GET',
+      `/agents/${encodeURIComponent(o.name)}/leases`,
+      { wait: draining ? 0 : (o.pollWaitS ?? 25) },
+      { retrySafe: true, signal: pollAbort.signal },
+    );
+    const r = (await res.json()) as { leases: AssignedLease[]; stop?: string[] };
+    for (const id of r.stop ?? []) running.get(id)?.abort();
+    for (const w of r.leases) {
+      if (started.has(w.lease_id)) continue;
+      started.add(w.lease_id);
+      const ac = new AbortController();
+      running.set(w.lease_id, ac);
+      o.log(`computemd node: running lease ${w.lease_id}`);
+      runLease(w, {
+        client,
+        node: me,
+        dataDir: o.dataDir,
+        isolation: o.isolation ?? 'sandbox',
+        log: o.log,
+        signal: ac.signal,
+      })
+        .catch((err) => o.log(`computemd node: lease ${w.lease_id} failed: ${(err as Error).message}`))
+        .finally(() => running.delete(w.lease_id));
     }
   };
+  const pollLoop = async () => {
+    while (polling) {
+      try {
+        await work();
+        if (draining) await new Promise((r) => setTimeout(r, 1000));
+      } catch (err) {
+        if (!polling) return;
+        o.log(`computemd node: could not fetch work: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  };
+  void pollLoop();
   const loop = () => {
     timer = setTimeout(
       async () => {
         await beat();
-        await work();
         if (timer) loop();
       },
       (o.heartbeatS ?? 10) * 1000,
@@ -142,6 +174,9 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     stop() {
       clearTimeout(timer);
       timer = undefined;
+      polling = false;
+      pollAbort.abort();
+      for (const ac of running.values()) ac.abort();
       // The mDNS goodbye, so browsers on the LAN drop it at once.
       (mdns ? mdns.stop() : Promise.resolve()).finally(stopped);
     },

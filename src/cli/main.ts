@@ -12,8 +12,11 @@ import {
 } from './commands.js';
 import { connect } from './connect.js';
 import { cmdKeyCreate, cmdPrincipal, cmdToken } from './identity.js';
+import { cmdLeases } from './leases.js';
 import { cmdAccount, cmdBook, cmdBookings, cmdCancel, cmdCredit, cmdLedgerVerify } from './ledger.js';
+import { cmdLogs, cmdReceipts } from './logs.js';
 import { cmdNode } from './node.js';
+import { cmdPlan, PLAN_FLAGS } from './plan.js';
 
 const USAGE = `computemd — one gateway to discover, plan, book and run compute across providers
 
@@ -25,7 +28,15 @@ Commands:
   discover              options for N reference GPU-hours (GET /discover)
   providers             the provider directory (GET /providers)
   catalog refresh       reload price catalogs (POST /catalog/refresh; operator)
+  plan [BODY.json]      a quote across providers (POST /orchestrate; spends nothing): from the file,
+                        from flags (--type T --compute-hours H --memory-gb G --max-price-per-hour P …),
+                        or both (flags win)
   book                  book compute (POST /book): --plan ID | --offer ID --hours H [--nodes N] | --file BODY.json
+  leases [ID]           your leases with progress (time, checkpoints, cost so far); --watch repaints
+                        until every lease shown has ended; --booking-id B --state S --interval-s N
+  logs ID [-f]          a lease's log; -f follows it until the lease ends; --after SEQ resumes
+  receipts verify ID    check a receipt (rc_…, or a lease's) offline against the node's did:key and its
+                        checkpoint chain; --node DID pins the signer, --check-outputs hashes the outputs
   bookings              your bookings (GET /bookings)
   cancel ID             cancel a booking (POST /bookings/:id/cancel)
   account               your balance and holds (GET /accounts/me)
@@ -44,6 +55,7 @@ Commands:
                         [--no-announce] (else it announces itself on the LAN by DNS-SD)
   node drain [--off]    stop (or resume) new work on a node agent
   node earnings         what a node agent has earned (its provider account)
+  mcp                   the MCP server on stdio, for an agent's MCP client (--url, --token as below)
 
 Serve flags:   --port N  --host H  --data DIR  --config FILE  --seed N  --tls-cert FILE  --tls-key FILE
 Client flags:  --url URL  --token T  --data DIR  --json
@@ -51,9 +63,11 @@ Filter flags:  ${FILTER_FLAGS.map((f) => `--${f}`).join(' ')}
 Discover:      ${DISCOVER_FLAGS.map((f) => `--${f}`).join(' ')}
 Refresh:       --from URL|DIR  --cloud NAME (repeatable)
 Book:          --method M  --stream  --key IDEMPOTENCY_KEY (default: a fresh one)
+Plan:          ${PLAN_FLAGS.map((f) => `--${f}`).join(' ')}
 
 Environment: COMPUTEMD_URL, COMPUTEMD_TOKEN, COMPUTEMD_PROOFS, COMPUTEMD_PORT, COMPUTEMD_HOST, COMPUTEMD_DATA, VAST_API_KEY
-Exit codes: 0 ok, 1 the gateway refused (its detail is printed), 2 bad usage, 3 gateway unreachable.`;
+Exit codes: 0 ok; 1 the gateway refused (its detail is printed), or a receipt or the ledger did not
+verify; 2 bad usage (the message names the flag); 3 gateway unreachable; 130 interrupted (Ctrl-C).`;
 
 const stringFlag = { type: 'string' } as const;
 const OPTIONS = {
@@ -102,10 +116,27 @@ const OPTIONS = {
   'heartbeat-s': stringFlag,
   off: { type: 'boolean' },
   'no-announce': { type: 'boolean' },
-  ...Object.fromEntries([...FILTER_FLAGS, ...DISCOVER_FLAGS].map((f) => [f, stringFlag])),
+  'booking-id': stringFlag,
+  state: stringFlag,
+  watch: { type: 'boolean', short: 'w' },
+  'interval-s': stringFlag,
+  follow: { type: 'boolean', short: 'f' },
+  after: stringFlag,
+  node: stringFlag,
+  'check-outputs': { type: 'boolean' },
+  ...Object.fromEntries([...FILTER_FLAGS, ...DISCOVER_FLAGS, ...PLAN_FLAGS].map((f) => [f, stringFlag])),
 } as const;
 
 const defaultIo: Io = { out: (s) => console.log(s), err: (s) => console.error(s) };
+
+/**
+ * Resolves on Ctrl-C, for commands that run until stopped (--watch, -f): they stop cleanly, exit 130.
+ * Any other command keeps Node's default (Ctrl-C ends it at once), so nothing listens then.
+ */
+const interrupted = (listen: boolean) =>
+  listen
+    ? new Promise<void>((resolve) => process.once('SIGINT', () => resolve()))
+    : new Promise<void>(() => {});
 
 function intFlag(name: string, v: unknown, io: Io): number | undefined | null {
   if (v === undefined) return undefined;
@@ -175,8 +206,25 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
           json,
           io,
         );
+      case 'plan':
+        return await cmdPlan(connect(values), v, values.file ?? sub, json, io);
       case 'book':
         return await cmdBook(connect(values), values, json, io);
+      case 'leases':
+        return await cmdLeases(connect(values), sub, values, json, io, {
+          tty: process.stdout.isTTY === true && !json,
+          now: () => Date.now(),
+          sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+          interrupted: interrupted(values.watch === true),
+        });
+      case 'logs':
+        return await cmdLogs(connect(values), sub, values, json, io, interrupted(values.follow === true));
+      case 'receipts':
+        return await cmdReceipts(connect(values), sub, positionals[2], values, json, io);
+      case 'mcp': {
+        const { runMcpStdio } = await import('../mcp/stdio.js');
+        return await runMcpStdio(connect(values), io.err);
+      }
       case 'bookings':
         return await cmdBookings(connect(values), json, io);
       case 'cancel':

@@ -13,3 +13,15 @@ export function table(headers: string[], rows: (string | number | null | undefin
 export function money(n: number | null | undefined, digits = 2): string {
   return n === null || n === undefined ? '-' : `$${n.toFixed(digits)}`;
 }
+
+/** USD with cents, or to the micro-dollar below a cent (a small job costs fractions of one). */
+export function usd(n: number | null | undefined): string {
+  if (n === null || n === undefined) return '-';
+  return Math.abs(n) > 0 && Math.abs(n) < 0.01 ? `$${Number(n.toFixed(6))}` : `$${n.toFixed(2)}`;
+}
+
+/** "12.5% below the cheapest traditional cloud" (or above, for work it does dearly); '' when unknown. */
+export function savings(s: number | null | undefined): string {
+  if (s === null || s === undefined) return '';
+  return `${s >= 0 ? `${s}% below` : `${-s}% above`} the cheapest traditional cloud`;
+}

@@ -118,7 +118,7 @@ describe('loadConfig: flags > env > file > defaults', () => {
         config_file: null,
         vast: false,
         catalog: true,
-        local: { enabled: true, price_per_hour: 0 },
+        local: { enabled: true, price_per_hour: 0, agent: true },
         refresh: { timeout_ms: 10_000 },
       },
     );
@@ -182,7 +182,7 @@ describe('loadConfig: the config file', () => {
           location: 'eu-west-1',
           seed: 7,
           clouds: ['aws', 'lambda'],
-          local: { enabled: true, price_per_hour: 0.5 },
+          local: { enabled: true, price_per_hour: 0.5, agent: true },
           aliases: { TYPE_C: 'GPU_C' },
           config_file: join(cwd, c.file),
         },

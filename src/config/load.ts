@@ -226,7 +226,11 @@ export function loadConfig(
         cache_ttl_s: p.vast?.cache_ttl_s ?? 60,
         api_key: vastKey,
       },
-      local: { enabled: p.local?.enabled ?? true, price_per_hour: p.local?.price_per_hour ?? 0 },
+      local: {
+        enabled: p.local?.enabled ?? true,
+        price_per_hour: p.local?.price_per_hour ?? 0,
+        agent: env.COMPUTEMD_LOCAL_AGENT === 'off' ? false : (p.local?.agent ?? true),
+      },
       slurm: {
         enabled: p.slurm?.enabled ?? false,
         price_per_node_hour: p.slurm?.price_per_node_hour ?? 0,
@@ -255,6 +259,7 @@ export function loadConfig(
     agents: {
       heartbeat_timeout_s: envInt(env, 'COMPUTEMD_AGENT_TIMEOUT_S') || file.agents?.heartbeat_timeout_s || 30,
     },
+    runtime: { tick_ms: envInt(env, 'COMPUTEMD_RUNTIME_TICK_MS') || 1000 },
     trust_proxy: trustProxy(envStr(env, 'COMPUTEMD_TRUST_PROXY')) ?? file.trust_proxy ?? false,
     rate_limit: {
       enabled: rateLimitSwitch(envStr(env, 'COMPUTEMD_RATE_LIMIT')) ?? file.rate_limit?.enabled ?? true,

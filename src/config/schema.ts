@@ -75,6 +75,12 @@ export const ConfigFile = Type.Object(
               {
                 enabled: Type.Optional(Type.Boolean()),
                 price_per_hour: Type.Optional(Type.Number({ minimum: 0 })),
+                agent: Type.Optional(
+                  Type.Boolean({
+                    description:
+                      '`computemd serve` runs this host as an in-process node agent named local that executes booked work (default true); false lists the host without running anything',
+                  }),
+                ),
               },
               { additionalProperties: false },
             ),
@@ -120,7 +126,10 @@ export const ConfigFile = Type.Object(
       Type.Object(
         {
           heartbeat_timeout_s: Type.Optional(
-            Type.Integer({ minimum: 1, description: 'Silence after which a node agent lists no offers' }),
+            Type.Integer({
+              minimum: 1,
+              description: 'Silence after which a node agent lists no offers and its leases fail over',
+            }),
           ),
         },
         { additionalProperties: false },
@@ -210,7 +219,7 @@ export interface GatewayConfig {
   providers: {
     catalog: { enabled: boolean; clouds: string[] | null; refresh_url: string | null };
     vast: { enabled: boolean; base_url: string | null; cache_ttl_s: number; api_key: string | null };
-    local: { enabled: boolean; price_per_hour: number };
+    local: { enabled: boolean; price_per_hour: number; agent: boolean };
     slurm: {
       enabled: boolean;
       price_per_node_hour: number;
@@ -242,6 +251,8 @@ export interface GatewayConfig {
   tls: { cert: string; key: string; cert_file: string; key_file: string } | null;
   rate_limit: RateLimitConfig;
   agents: { heartbeat_timeout_s: number };
+  /** The lease runtime's periodic pass (gateway/runtime-tick.ts), ms between passes. */
+  runtime: { tick_ms: number };
   /** Whose X-Forwarded-For to believe: false (the socket's address), true, or addresses/CIDRs. */
   trust_proxy: boolean | string;
   /** External JWT issuers (identity/oauth.ts); empty: only the gateway's own credentials. */

@@ -49,6 +49,8 @@ export interface AgentRecord {
   price_per_hour: number;
   region: string;
   draining: boolean;
+  /** Result validations it lost (its results disagreed with the referee's). */
+  disputes_lost?: number;
 }
 
 export type AgentOutcome =
@@ -62,6 +64,13 @@ export interface AgentRegistry {
   list(principal: string | null): AgentRecord[];
   /** Up when heard within the timeout. */
   isUp(a: AgentRecord): boolean;
+  /** A result validation found the agent's results wrong: its offers' reliability drops. */
+  penalize(name: string): void;
+}
+
+/** A node agent's offered reliability: 0.99, times 0.8 for each result validation it lost. */
+export function reliabilityOf(a: Pick<AgentRecord, 'disputes_lost'>): number {
+  return Math.round(0.99 * 0.8 ** (a.disputes_lost ?? 0) * 1000) / 1000;
 }
 
 export interface AgentRegistryDeps {
@@ -200,13 +209,19 @@ export function createAgentRegistry(d: AgentRegistryDeps): AgentRegistry {
           provider: name,
           verification: 'benchmark_based',
         },
-      );
+      ).map((o) => ({ ...o, reliability: reliabilityOf(a) }));
     },
     leases: null,
   });
 
   return {
     isUp,
+    penalize(name) {
+      const a = agents.get(name);
+      if (!a) return;
+      a.disputes_lost = (a.disputes_lost ?? 0) + 1;
+      void d.refresher.refreshOne(name).catch(() => {});
+    },
     async register(principal, jws) {
       if (typeof jws !== 'string' || jws.length === 0 || jws.length > 65_536)
         return { ok: false, problem: bad('/registration', 'must be the compact JWS the node agent signed') };

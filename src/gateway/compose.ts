@@ -19,6 +19,7 @@ import { createDidResolver } from '../identity/jws.js';
 import { createAccessTokenIssuer, createExternalVerifier, type ExternalIssuer } from '../identity/oauth.js';
 import { ensureOperator } from '../identity/principals.js';
 import { createManifestCheck } from '../identity/workload.js';
+import { LbRegistry } from '../lb/registry.js';
 import {
   createMarket,
   createRefresher,
@@ -40,6 +41,7 @@ import { createDiscoveryApi } from './discovery.js';
 import { type LedgerWiring, wireLedger } from './ledger.js';
 import { createPlanningApi } from './planning.js';
 import { createLeaseProofs } from './proofs.js';
+import { type RuntimeWiring, wireRuntime } from './runtime-wiring.js';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -53,6 +55,10 @@ export interface Gateway {
   store: Store;
   /** The ledger service and its wiring (settlement, token meter). */
   ledger: LedgerWiring;
+  /** The lease runtime and its periodic pass (tests step it by hand). */
+  runtime: RuntimeWiring;
+  /** The load balancers behind `/lb/:id` (issue 8). */
+  lb: LbRegistry;
   close(): Promise<void>;
 }
 
@@ -150,6 +156,8 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     resolveDid,
     heartbeatTimeoutMs: config.agents.heartbeat_timeout_s * 1000,
   });
+  // The runtime is built after the ledger it reports to; bookings reach it through this late link.
+  let runtimeRef: RuntimeWiring | null = null;
   const ledger = wireLedger({
     market,
     capabilities,
@@ -161,12 +169,27 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     paymentMethods: config.ledger.payment_methods,
     verifyManifest: createManifestCheck({ repo: store.identity, resolveDid, clock }),
     providers,
+    onBooked: async (b, key) => runtimeRef?.runtime.onBooked(b, key),
     replan: async (request, principal) => {
       const r = await planning.orchestrate(request, { id: principal });
       return r.ok ? String(r.plan.plan_id) : null;
     },
   });
   await ledger.syncReservations();
+  const runtime = wireRuntime({
+    store,
+    ledger,
+    agents,
+    providers,
+    market,
+    clock,
+    ids,
+    gateway,
+    seed: config.seed,
+    heartbeatTimeoutMs: config.agents.heartbeat_timeout_s * 1000,
+    log: (msg, err) => (err ? app.log.error({ err }, msg) : app.log.info(msg)),
+  });
+  runtimeRef = runtime;
 
   const discovery = createDiscoveryApi({
     market,
@@ -191,6 +214,9 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     };
   }
 
+  // Balancers work in network time (health intervals, back-offs), so they get the system clock even
+  // when the gateway's is a test's manual one.
+  const lb = new LbRegistry({ clock: systemClock });
   const catalogs = set.catalogs;
   const app = await buildApp({
     clock,
@@ -204,6 +230,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     identity: { repo: store.identity, ids, clock, gateway, oauth, auth, resolveDid },
     providerTypes,
     agents,
+    lb,
     proofs: createLeaseProofs({
       runtime: store.runtime,
       ledger: store.ledger,
@@ -212,7 +239,9 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
       clock,
       ids,
       progress: (lease, booking, to, at) => ledger.service.leaseProgress(lease, booking, to, at),
+      leases: runtime.runtime,
     }),
+    runtime: runtime.runtime,
     logLevel: config.log_level,
     planning,
     ledger: ledger.service,
@@ -238,7 +267,9 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
       : null,
   });
   let stopSettlement = () => {};
+  let stopRuntime = () => {};
   if (opts.background !== false) {
+    stopRuntime = runtime.start(config.runtime.tick_ms);
     refresher.start();
     stopSettlement = ledger.startSettlement(config.ledger.settle_interval_ms, (err) =>
       app.log.error({ err }, 'settlement tick failed'),
@@ -254,10 +285,15 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     adminTokenPath: tokenPath,
     store,
     ledger,
+    runtime,
+    lb,
     async close() {
       refresher.stop();
       stopSettlement();
+      stopRuntime();
+      runtime.runtime.close();
       ledger.close();
+      await lb.closeAll();
       await app.close();
       await solver.close();
       await store.close();

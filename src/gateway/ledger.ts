@@ -37,6 +37,7 @@ export interface LedgerWiringDeps {
   providers?: readonly Provider[];
   /** Checks a booking's signed workload manifest (identity/workload.ts). */
   verifyManifest?: BookingDeps['verifyManifest'];
+  onBooked?: BookingDeps['onBooked'];
 }
 
 const GPU_CLASSES = new Set(RESOURCE_CLASSES.filter((c) => c !== 'CPU'));
@@ -60,6 +61,7 @@ export function wireLedger(d: LedgerWiringDeps): LedgerWiring {
     usage: d.usage ?? elapsedUsage(tokens),
     ...(d.replan ? { replan: d.replan } : {}),
     ...(d.verifyManifest ? { verifyManifest: d.verifyManifest } : {}),
+    ...(d.onBooked ? { onBooked: d.onBooked } : {}),
   });
   // Capacity events carry offer ids; the reserved figures are read back from the database, so the
   // market's view cannot drift from it however events interleave.

@@ -1,5 +1,6 @@
 import { type DidResolver, decodeJws } from '../identity/jws.js';
 import type { Outcome } from '../ledger/bookings.js';
+import type { LeaseProgress } from '../ledger/service.js';
 import type { BookingRecord, LedgerStore } from '../ledger/store.js';
 import { type Problem, problem } from '../protocol/problem.js';
 import {
@@ -15,6 +16,8 @@ import type { IdSource } from '../storage/ids.js';
 import type { RuntimeRepository } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import type { AgentRecord, AgentRegistry } from './agents.js';
+import type { LeaseRuntime } from './runtime.js';
+import { assignedWork, onCheckpoint, onReceipt, refuseOutputs } from './runtime-agents.js';
 
 /**
  * Proof of compute at the gateway (issue 6, parts 4 and 5): a node agent sends each checkpoint of
@@ -43,7 +46,7 @@ export interface LeaseProofs {
   /** The receipt of a lease, once there is one. */
   leaseReceipt(c: Caller, leaseId: string): Promise<Outcome>;
   /** The leases a node agent should run: pending leases on it whose booking carries a run. */
-  assigned(c: Caller, agent: string): Promise<Outcome>;
+  assigned(c: Caller, agent: string, waitMs?: number): Promise<Outcome>;
 }
 
 export interface LeaseProofsDeps {
@@ -54,12 +57,9 @@ export interface LeaseProofsDeps {
   clock: Clock;
   ids: IdSource;
   /** Tells the ledger a lease started or ended (LedgerService.leaseProgress). */
-  progress?: (
-    leaseId: string,
-    bookingId: string,
-    to: 'running' | 'completed' | 'failed',
-    at: number,
-  ) => Promise<boolean>;
+  /** The lease runtime: it moves lease states on checkpoints and receipts and assigns work. */
+  leases?: LeaseRuntime;
+  progress?: (leaseId: string, bookingId: string, to: LeaseProgress, at: number) => Promise<boolean>;
 }
 
 const fail = (p: Problem): Outcome => ({ ok: false, problem: p });
@@ -110,6 +110,29 @@ export function createLeaseProofs(d: LeaseProofsDeps): LeaseProofs {
     return ok ? { booking, agent } : null;
   }
 
+  /**
+   * A lease whose node agent is not registered now: 404 while its agent may still register again
+   * (a gateway restart forgets agents until their next heartbeat), 409 when no agent runs it.
+   */
+  async function notOnAgent(leaseId: string, what: string): Promise<Outcome> {
+    const r = await d.leases?.deps.repo.getLease(leaseId);
+    if (r?.driver === 'agent')
+      return fail(
+        problem(
+          'not-found',
+          `The node agent ${r.provider} of lease ${leaseId} is not registered now; it registers again with its next heartbeat.`,
+          {
+            param: 'id',
+          },
+        ),
+      );
+    return fail(
+      problem('conflict', `Lease ${leaseId} is not on a node agent: only node agents send ${what}.`, {
+        param: 'id',
+      }),
+    );
+  }
+
   async function chain(leaseId: string): Promise<string[]> {
     const out: string[] = [];
     for (let after: number | undefined; ; ) {
@@ -127,12 +150,7 @@ export function createLeaseProofs(d: LeaseProofsDeps): LeaseProofs {
     async addCheckpoint(c, leaseId, jws) {
       const found = await find(c, leaseId, 'node');
       if (!found) return notFound(`lease ${leaseId}`);
-      if (!found.agent)
-        return fail(
-          problem('conflict', `Lease ${leaseId} is not on a node agent: only node agents send checkpoints.`, {
-            param: 'id',
-          }),
-        );
+      if (!found.agent) return notOnAgent(leaseId, 'checkpoints');
       if (typeof jws !== 'string' || jws.length === 0 || jws.length > 65_536)
         return fail(
           problem('invalid-body', '/checkpoint: must be the compact JWS the node signed', {
@@ -145,7 +163,9 @@ export function createLeaseProofs(d: LeaseProofsDeps): LeaseProofs {
       try {
         cp = await verifyCheckpoint(jws, d.resolveDid, { lease_id: leaseId, node: found.agent.did, prev });
       } catch (err) {
-        if (err instanceof ProofError) return fail(proofProblem(err, '/checkpoint'));
+        // The seq the chain expects next, so a node resending after a lost reply knows to move on.
+        if (err instanceof ProofError)
+          return fail({ ...proofProblem(err, '/checkpoint'), expected_seq: last ? last.seq + 1 : 0 });
         throw err;
       }
       const digest = checkpointDigest(jws);
@@ -172,7 +192,8 @@ export function createLeaseProofs(d: LeaseProofsDeps): LeaseProofs {
         throw err;
       }
       // The first checkpoint is the workload's start: usage counts from it, not from the booking.
-      if (cp.seq === 0) await d.progress?.(leaseId, found.booking.id, 'running', cp.at * 1000);
+      if (d.leases) await onCheckpoint(d.leases, leaseId, found.booking.id, cp.seq, cp.at * 1000);
+      else if (cp.seq === 0) await d.progress?.(leaseId, found.booking.id, 'running', cp.at * 1000);
       return { ok: true, status: 201, body: { lease_id: leaseId, seq: cp.seq, digest } };
     },
 
@@ -212,12 +233,7 @@ export function createLeaseProofs(d: LeaseProofsDeps): LeaseProofs {
     async addReceipt(c, leaseId, jws) {
       const found = await find(c, leaseId, 'node');
       if (!found) return notFound(`lease ${leaseId}`);
-      if (!found.agent)
-        return fail(
-          problem('conflict', `Lease ${leaseId} is not on a node agent: only node agents send receipts.`, {
-            param: 'id',
-          }),
-        );
+      if (!found.agent) return notOnAgent(leaseId, 'receipts');
       if (typeof jws !== 'string' || jws.length === 0 || jws.length > 65_536)
         return fail(
           problem('invalid-body', '/receipt: must be the compact JWS the node signed', { param: '/receipt' }),
@@ -230,6 +246,20 @@ export function createLeaseProofs(d: LeaseProofsDeps): LeaseProofs {
           lease_id: leaseId,
           checkpoints: await chain(leaseId),
         });
+        if (d.leases) {
+          const refused = await refuseOutputs(d.leases, leaseId, r);
+          if (refused)
+            return fail(
+              problem(
+                'unprocessable',
+                `/receipt: ${refused}. The lease has failed and its node is not paid.`,
+                {
+                  param: '/receipt',
+                  reason: 'output_mismatch',
+                },
+              ),
+            );
+        }
         const id = d.ids.next('rc');
         await d.runtime.putReceipt({
           id,
@@ -241,8 +271,11 @@ export function createLeaseProofs(d: LeaseProofsDeps): LeaseProofs {
           received_at: d.clock.now(),
         });
         // The verified receipt ends the lease: settlement pays up to its end and releases the rest.
-        const ended = r.exit_status.code === 0 ? 'completed' : 'failed';
-        await d.progress?.(leaseId, found.booking.id, ended, r.completed_at * 1000);
+        if (d.leases) await onReceipt(d.leases, leaseId, r);
+        else {
+          const ended = r.exit_status.code === 0 ? 'completed' : 'failed';
+          await d.progress?.(leaseId, found.booking.id, ended, r.completed_at * 1000);
+        }
         return {
           ok: true,
           status: 201,
@@ -264,7 +297,8 @@ export function createLeaseProofs(d: LeaseProofsDeps): LeaseProofs {
       return r ? this.receipt(c, r.id) : notFound(`receipt for lease ${leaseId} yet`);
     },
 
-    async assigned(c, agent) {
+    async assigned(c, agent, waitMs = 0) {
+      if (d.leases) return assignedWork(d.leases, c, agent, waitMs);
       const a = d.agents.list(null).find((x) => x.name === agent);
       if (!a || (c.role !== 'operator' && a.principal !== c.id)) return notFound(`node agent ${agent}`);
       const work: Record<string, unknown>[] = [];

@@ -43,6 +43,12 @@ export interface BookingDeps {
   >;
   /** Re-plans a stored quote's request; gives the fresh plan's id (for a 409 when the quote sold out). */
   replan?: (request: unknown, principal: string) => Promise<string | null>;
+  /**
+   * Told of each booking once it is committed, with the Idempotency-Key it was made with (the
+   * lease runtime creates its records from it). Its failure does not undo the booking: the
+   * runtime reconciles open bookings at start.
+   */
+  onBooked?: (b: BookingRecord, key: string | null) => Promise<void>;
 }
 
 export type Outcome =
@@ -158,6 +164,9 @@ export async function createBooking(
       ...priced.summary,
       ...(manifest ? { manifest } : {}),
       ...(req.run ? { run: req.run } : {}),
+      ...(req.validation ? { validation: req.validation } : {}),
+      // The token's caveats, kept so a failover's replacement booking is bounded by the same ones.
+      ...(limits.length > 0 ? { limits } : {}),
     };
     const booking = buildBooking(d, principal, req, priced.lines, summary, rail.name, now);
     if (budgets.length > 0) booking.payment.budgets = budgets.map((b) => b.account);
@@ -199,6 +208,7 @@ export async function createBooking(
     });
     switch (r.kind) {
       case 'created':
+        await d.onBooked?.(r.booking, key).catch(() => {});
         return { ok: true, status: 201, body: bookingToWire(r.booking) };
       case 'replay':
         return r.status === 201 || r.status === 200
@@ -288,8 +298,9 @@ function buildBooking(
     cost: l.cost,
     settled: 0,
     state: 'pending',
-    // Usage counts from booking until the runtime (issue 6) reports real starts.
-    started_at: now,
+    // A lease that runs work on a provider that executes it (a node agent, Slurm) starts counting
+    // at its first verified checkpoint (issue 6); capacity that is only rented counts from booking.
+    started_at: req.run ? null : now,
     ended_at: null,
     detail: {
       resource_type: l.cpu_fallback ? 'CPU' : l.offer.resource_type,
@@ -300,6 +311,9 @@ function buildBooking(
       cpu_fallback: l.cpu_fallback,
       region: l.offer.region,
       interruptible: l.offer.interruptible,
+      // Work that runs is paid on proof: verified checkpoints meter it, and nothing is posted to
+      // the provider before its verified receipt or the lease's proven end (settlement.ts).
+      payment_condition: req.run ? 'attestation_receipt' : 'none',
     },
   }));
   const total = leases.reduce((s, l) => s + l.cost, 0);

@@ -47,8 +47,26 @@ export type BookingRequest =
       payment: PaymentRequest;
       manifest: string | null;
       run: RunSpec | null;
+      validation: ValidationRequest | null;
     }
-  | { form: 'plan'; plan_id: string; payment: PaymentRequest; manifest: string | null; run: RunSpec | null };
+  | {
+      form: 'plan';
+      plan_id: string;
+      payment: PaymentRequest;
+      manifest: string | null;
+      run: RunSpec | null;
+      validation: ValidationRequest | null;
+    };
+
+/**
+ * Result validation (issue 6, part 7): the run goes to `replicas` distinct providers in all and
+ * their results are compared; on disagreement a referee run on `referee` (a provider the requester
+ * trusts) decides.
+ */
+export interface ValidationRequest {
+  replicas: number;
+  referee: string | null;
+}
 
 const MODELS: readonly PaymentModel[] = ['per_second', 'per_token', 'per_epoch'];
 const MAX_ALLOCATIONS = 64;
@@ -69,7 +87,16 @@ export function parseBookingRequest(
     );
     return { ok: false, problems };
   }
-  const known = new Set(['plan', 'plan_id', 'allocations', 'payment', 'requester', 'manifest', 'run']);
+  const known = new Set([
+    'plan',
+    'plan_id',
+    'allocations',
+    'payment',
+    'requester',
+    'manifest',
+    'run',
+    'validation',
+  ]);
   for (const k of Object.keys(body))
     if (!known.has(k)) bad(`/${k}`, `unknown field "${k}"; allowed: ${[...known].join(', ')}`);
   const payment = parsePayment(body.payment, bad);
@@ -87,6 +114,32 @@ export function parseBookingRequest(
     if (r.ok) run = r.value;
     else for (const p of r.problems) bad(p.param, p.detail);
   }
+  let validation: ValidationRequest | null = null;
+  if (body.validation !== undefined) {
+    const v = body.validation;
+    if (!isObj(v)) bad('/validation', 'validation must be {replicas: 2..5, referee?: provider}');
+    else {
+      for (const k of Object.keys(v))
+        if (k !== 'replicas' && k !== 'referee')
+          bad(`/validation/${k}`, `unknown field "${k}"; allowed: replicas, referee`);
+      if (typeof v.replicas !== 'number' || !Number.isInteger(v.replicas) || v.replicas < 2 || v.replicas > 5)
+        bad(
+          '/validation/replicas',
+          'replicas must be a whole number from 2 to 5 (runs on distinct providers, this one included)',
+        );
+      if (
+        v.referee !== undefined &&
+        (typeof v.referee !== 'string' || !/^[a-z0-9][a-z0-9_.-]{0,62}$/.test(v.referee))
+      )
+        bad('/validation/referee', 'referee must be the name of a provider you trust (GET /providers)');
+      if (body.run === undefined)
+        bad('/validation', 'validation compares the results of a run: give run too');
+      validation = {
+        replicas: Number(v.replicas),
+        referee: typeof v.referee === 'string' ? v.referee : null,
+      };
+    }
+  }
 
   if (body.plan_id !== undefined) {
     if (typeof body.plan_id !== 'string' || !/^plan_[0-9a-z]{26}$/.test(body.plan_id))
@@ -101,6 +154,7 @@ export function parseBookingRequest(
         payment,
         manifest: manifest as string | null,
         run,
+        validation,
       },
     };
   }
@@ -167,6 +221,7 @@ export function parseBookingRequest(
       payment,
       manifest: manifest as string | null,
       run,
+      validation,
     },
   };
 }

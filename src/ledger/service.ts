@@ -7,7 +7,7 @@ import { IDEMPOTENCY_TTL_MS, requestHash } from './idempotency.js';
 import { microsToUsd, usdToMicros } from './money.js';
 import { settleBooking, type UsageSource } from './settlement.js';
 import { isOpenBooking } from './states.js';
-import type { BookingRecord, IdempotencyRecord, Micros } from './store.js';
+import type { BookingRecord, IdempotencyRecord, LedgerStore, Micros } from './store.js';
 import { bookingToWire } from './wire.js';
 
 /**
@@ -30,6 +30,9 @@ export interface Caller {
 
 const fail = (p: Problem): Outcome => ({ ok: false, problem: p });
 
+/** What the runtime tells the ledger about a lease: it started, or how it ended. */
+export type LeaseProgress = 'running' | 'completed' | 'failed' | 'cancelled' | 'preempted';
+
 export interface LedgerService {
   book(caller: Caller, body: unknown, key: string | null): Promise<Outcome>;
   get(caller: Caller, id: string): Promise<Outcome>;
@@ -43,12 +46,7 @@ export interface LedgerService {
    * releases the rest. Retries a lost race; false when the lease or booking is unknown or the
    * lease has already ended.
    */
-  leaseProgress(
-    leaseId: string,
-    bookingId: string,
-    to: 'running' | 'completed' | 'failed',
-    at: number,
-  ): Promise<boolean>;
+  leaseProgress(leaseId: string, bookingId: string, to: LeaseProgress, at: number): Promise<boolean>;
   /** A provider's account (`prov:<name>`): what it has earned, and its entries, newest first. */
   earnings(provider: string, q: { cursor?: string; limit?: number }): Promise<Outcome>;
   credit(caller: Caller, accountId: string, body: unknown, key: string | null): Promise<Outcome>;
@@ -217,20 +215,26 @@ export function createLedgerService(d: LedgerDeps): LedgerService {
         const l = b?.leases.find((x) => x.id === leaseId);
         if (!b || !l || !isOpenBooking(b.status)) return false;
         if (l.state !== 'pending' && l.state !== 'running') return false;
-        if (to === 'running' && l.state === 'running') return true;
-        if (to !== 'running' && l.ended_at !== null && l.state === 'running') return true;
+        if (to === 'running' && l.state === 'running' && l.started_at !== null) return true;
+        if (to !== 'running' && l.ended_at !== null) return true;
+        let change: NonNullable<Parameters<LedgerStore['applyBookingUpdate']>[0]['leases']>[number];
+        if (to === 'running') change = { id: leaseId, state: 'running', started_at: at };
+        else if (l.started_at === null)
+          // It never started: nothing is owed; its capacity and its share of the hold go back.
+          change = {
+            id: leaseId,
+            state: to === 'cancelled' ? 'cancelled' : to === 'preempted' ? 'stopped' : 'failed',
+            ended_at: at,
+          };
+        // An end is recorded as `ended_at` on a lease still running: the next settlement pass
+        // pays the time up to it and completes the lease (settlement.ts).
+        else change = { id: leaseId, state: 'running', ended_at: Math.max(at, l.started_at) };
         const r = await store.applyBookingUpdate({
           booking_id: b.id,
           expected_version: b.version,
           at: d.clock.now(),
-          ...(b.status === 'pending' ? { status: 'active' as const } : {}),
-          // An end is recorded as `ended_at` on a lease still running: the next settlement pass
-          // pays the time up to it and completes the lease (settlement.ts).
-          leases: [
-            to === 'running'
-              ? { id: leaseId, state: 'running', started_at: at }
-              : { id: leaseId, state: 'running', ended_at: Math.max(at, l.started_at ?? at) },
-          ],
+          ...(b.status === 'pending' && change.state === 'running' ? { status: 'active' as const } : {}),
+          leases: [change],
           transaction: null,
         });
         if (r.kind === 'updated') return true;

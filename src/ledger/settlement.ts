@@ -117,12 +117,19 @@ export function settleBooking(b: BookingRecord, o: SettleOptions): BookingUpdate
     const finished = endedEarly || u.seconds >= l.hours * 3600;
     // A time-billed lease that ran every hour costs exactly what it quoted (no rounding drift).
     const acc = finished && !endedEarly && b.payment.model !== 'per_token' ? l.cost : accrued(b, l, u);
-    const due = Math.max(0, acc - l.settled);
-    const next: LeaseState = finished ? 'completed' : cancelling ? 'cancelled' : 'running';
-    if (next === 'running') {
-      allDone = false;
-      anyRunning = true;
-    }
+    // Paid on proof (a lease that runs work): nothing is posted before its end is known.
+    const withhold = l.detail.payment_condition === 'attestation_receipt' && !finished && !cancelling;
+    const due = withhold ? 0 : Math.max(0, acc - l.settled);
+    // A lease whose work has not started yet (no verified checkpoint) stays pending.
+    const next: LeaseState = finished
+      ? 'completed'
+      : cancelling
+        ? 'cancelled'
+        : l.started_at === null
+          ? 'pending'
+          : 'running';
+    if (next === 'running' || next === 'pending') allDone = false;
+    if (next === 'running') anyRunning = true;
     const ch: NonNullable<BookingUpdate['leases']>[number] = { id: l.id };
     if (next !== l.state) ch.state = next;
     if ((next === 'completed' || next === 'cancelled') && !endedEarly) ch.ended_at = o.now;

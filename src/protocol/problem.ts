@@ -33,7 +33,10 @@ export const PROBLEM_TYPES = {
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'rate-limited': { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal error' },
+  'upstream-error': { status: 502, title: 'The endpoint failed' },
   unavailable: { status: 503, title: 'Service unavailable' },
+  'upstream-unavailable': { status: 503, title: 'No endpoint is serving' },
+  'upstream-timeout': { status: 504, title: 'The endpoint did not answer in time' },
 } as const;
 export type ProblemKind = keyof typeof PROBLEM_TYPES;
 

@@ -315,3 +315,13 @@ export function manifestFor(
     nonce: o.nonce,
   };
 }
+
+/** A parsed run back in the form `POST /book` takes (a failover's replacement books it again). */
+export function runRequest(run: RunSpec): Record<string, unknown> {
+  const { kind: _kind, ...body } = run;
+  if (run.kind === 'image' && run.command === null) {
+    const { command: _c, ...rest } = body as Record<string, unknown>;
+    return rest;
+  }
+  return body as Record<string, unknown>;
+}

@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { installAuth } from './auth.js';
 import type { GatewayDeps } from './deps.js';
 import { registerEncodings } from './encoding/plugin.js';
+import { installLbFastPath } from './lb-fast.js';
 import { installMetrics } from './metrics.js';
 import { installProblemHandlers } from './problems.js';
 import { installAuthFailureLimit, installRateLimit } from './rate-limit.js';
@@ -12,7 +13,10 @@ import { bookingRoutes } from './routes/bookings.js';
 import { capabilitiesRoutes } from './routes/capabilities.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { identityRoutes } from './routes/identity.js';
+import { lbRoutes } from './routes/lb.js';
+import { leaseRuntimeRoutes } from './routes/lease-runtime.js';
 import { leaseRoutes } from './routes/leases.js';
+import { mcpRoutes } from './routes/mcp.js';
 import { metaRoutes } from './routes/meta.js';
 import { orchestrateRoutes } from './routes/orchestrate.js';
 import { pricesRoutes } from './routes/prices.js';
@@ -134,7 +138,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     version: () => deps.discovery.version(),
     routes: ['/nodes', '/nodes/:id', '/discover', '/capabilities', '/prices/spot'],
   });
-  installMetrics(app, {
+  const metrics = installMetrics(app, {
     offersByProvider: () => deps.discovery.offersByProvider(),
     refreshErrorsByProvider: () =>
       new Map([...deps.discovery.providerHealth()].map(([p, h]) => [p, h.errors])),
@@ -155,6 +159,11 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   identityRoutes(app, deps);
   agentRoutes(app, deps);
   leaseRoutes(app, deps);
+  lbRoutes(app, deps, metrics);
+  mcpRoutes(app, deps);
+  leaseRuntimeRoutes(app, deps);
   await app.ready();
+  // Proxied requests skip Fastify's routing and hooks (the routes above still serve app.inject).
+  if (deps.lb) installLbFastPath(app, deps.lb, deps.auth);
   return app;
 }

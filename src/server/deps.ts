@@ -1,7 +1,9 @@
 import type { CapabilityCatalog } from '../capabilities/types.js';
 import type { AgentRegistry } from '../gateway/agents.js';
 import type { LeaseProofs } from '../gateway/proofs.js';
+import type { LeaseRuntime } from '../gateway/runtime.js';
 import type { Authenticator } from '../identity/authn.js';
+import type { LbRegistry } from '../lb/registry.js';
 import type { LedgerService } from '../ledger/service.js';
 import type { ProviderType } from '../protocol/glossary.js';
 import type { Offer } from '../protocol/schemas/offer.js';
@@ -82,8 +84,12 @@ export interface GatewayDeps {
   gatewayDid?: string;
   /** Checkpoints and receipts of leases on node agents (issue 6); null in tests without them. */
   proofs?: LeaseProofs | null;
+  /** The lease runtime (issue 6): lease states, logs, outputs, cancel. */
+  runtime?: LeaseRuntime | null;
   /** Node agents that joined as providers (issue 6); null in tests without them. */
   agents?: AgentRegistry | null;
+  /** The load balancers behind `/lb/:id` (issue 8); null or absent: no such routes. */
+  lb?: LbRegistry | null;
   /** Bookings, accounts and the ledger; null in discovery-only tests. */
   ledger?: LedgerService | null;
   /** PEM certificate and key: HTTPS over HTTP/2 (HTTP/1.1 still accepted); absent or null = plain HTTP. */

@@ -142,6 +142,12 @@ export const BookingWireSchema = Type.Object(
       ],
       { description: 'The signed workload manifest this booking carries (verified at booking), or null' },
     ),
+    attempts: Type.Optional(
+      Type.Array(Type.Object({}, { additionalProperties: true }), {
+        description:
+          "Every runtime attempt of the booking's leases in order, following failovers into their replacement bookings: each lease's provider, state, history (which transitions and why), replaces and replaced_by (GET /leases/:id has the same shape)",
+      }),
+    ),
   },
   { $id: 'Booking', additionalProperties: true },
 );

@@ -120,7 +120,14 @@ export function bookingRoutes(app: FastifyInstance, deps: GatewayDeps): void {
     async (req, reply) => {
       const c = caller(req, reply);
       if (!c) return reply;
-      return send(reply, await ledger.get(c, (req.params as { id: string }).id));
+      const o = await ledger.get(c, (req.params as { id: string }).id);
+      // The runtime's attempts beside the ledger's view: which offers were tried and why each ended.
+      if (o.ok && deps.runtime)
+        o.body = {
+          ...(o.body as object),
+          attempts: await deps.runtime.attempts((o.body as { booking_id: string }).booking_id),
+        };
+      return send(reply, o);
     },
   );
 

@@ -112,16 +112,32 @@ export function leaseRoutes(app: FastifyInstance, deps: GatewayDeps): void {
     '/agents/:name/leases',
     {
       schema: {
-        summary: 'The leases a node agent should run now (pending, with a run)',
+        summary: 'The leases a node agent should run now, and those it should stop (a long poll with wait)',
+        description:
+          'wait=<seconds> (at most 30) holds the request until there is work for the agent, so a booked lease reaches its node within milliseconds.',
         tags: ['agents'],
         params: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+        querystring: {
+          type: 'object',
+          properties: { wait: { type: 'string' } },
+          additionalProperties: false,
+        },
         security: [{ bearer: [] }],
       },
     },
     async (req, reply) => {
       const c = caller(req, reply);
       if (!c) return reply;
-      return send(reply, await proofs.assigned(c, (req.params as { name: string }).name));
+      const wait = (req.query as { wait?: string }).wait ?? '0';
+      if (!/^\d{1,2}(\.\d{1,3})?$/.test(wait) || Number(wait) > 30)
+        return sendProblem(
+          reply,
+          problem('invalid-parameter', 'wait must be a number of seconds from 0 to 30', { param: 'wait' }),
+        );
+      return send(
+        reply,
+        await proofs.assigned(c, (req.params as { name: string }).name, Number(wait) * 1000),
+      );
     },
   );
 
