@@ -443,6 +443,7 @@ describe('authorization matrix', () => {
       // A node's logs and outputs: test/lease-runtime.test.ts (the node, the requester, another
       // tenant, a requester posting a node's logs).
       'POST /leases/:id/logs',
+      'POST /leases/:id/endpoint',
       'PUT /leases/:id/outputs/:name',
       'GET /leases/:id/outputs/:name',
       // A dispute needs nodes that disagree: test/validation.test.ts (the requester, another

@@ -71,6 +71,7 @@ const COVERAGE: Record<string, keyof ComputeMdClient> = {
   'POST /leases/{id}/cancel': 'cancelLease',
   'GET /leases/{id}/logs': 'leaseLogs',
   'POST /leases/{id}/logs': 'postLogs',
+  'POST /leases/{id}/endpoint': 'postEndpoint',
   'GET /leases/{id}/outputs/{name}': 'leaseOutput',
   'PUT /leases/{id}/outputs/{name}': 'putOutput',
   'GET /disputes': 'disputes',

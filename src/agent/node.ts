@@ -44,6 +44,8 @@ export interface NodeAgentOptions {
   pollWaitS?: number;
   /** How to reach the gateway (default the global fetch); the in-process agent pins the TLS cert. */
   fetch?: typeof fetch;
+  /** Where the gateway reaches servers this node runs (default 127.0.0.1). */
+  advertiseHost?: string;
 }
 
 export interface NodeAgent {
@@ -136,6 +138,7 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
         isolation: o.isolation ?? 'sandbox',
         log: o.log,
         signal: ac.signal,
+        ...(o.advertiseHost ? { advertiseHost: o.advertiseHost } : {}),
       })
         .catch((err) => o.log(`computemd node: lease ${w.lease_id} failed: ${(err as Error).message}`))
         .finally(() => running.delete(w.lease_id));

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { DidSigner } from '../identity/jws.js';
 import { type Checkpoint, checkpointDigest, signCheckpoint, signReceipt } from '../runtime/proof.js';
@@ -46,6 +47,20 @@ export interface RunnerDeps {
   log: (line: string) => void;
   /** Aborted when the gateway says stop. */
   signal?: AbortSignal;
+  /** The host name or address the gateway reaches this node's servers at (default 127.0.0.1). */
+  advertiseHost?: string;
+}
+
+/** A TCP port free on this host now (the kernel's pick). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '0.0.0.0', () => {
+      const a = srv.address();
+      srv.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
 }
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -213,10 +228,13 @@ export async function runLease(w: AssignedLease, d: RunnerDeps): Promise<void> {
     mkdirSync(dirname(join(dir, f.path)), { recursive: true });
     writeFileSync(join(dir, f.path), bytes);
   }
+  // A server gets a free port of this host in PORT; its endpoint is reported once it runs.
+  const port = w.run.serve ? await freePort() : null;
   const env = {
     ...w.run.env,
     COMPUTEMD_LEASE_ID: w.lease_id,
     ...(w.resume ? { COMPUTEMD_RESUME_FROM: w.resume.from_lease } : {}),
+    ...(port !== null ? { PORT: String(port) } : {}),
   };
   const r = w.run.resources;
   const timeoutMs = Math.min(w.run.timeout_s, Math.ceil(w.hours * 3600)) * 1000;
@@ -264,6 +282,18 @@ export async function runLease(w: AssignedLease, d: RunnerDeps): Promise<void> {
     return refuse(`the sandbox could not start: ${(err as Error).message}`);
   }
   let pending: Promise<unknown> = send(running.usage());
+  if (port !== null)
+    void persist('endpoint', () =>
+      d.client
+        .request('POST', path('endpoint'), undefined, {
+          url: `http://${d.advertiseHost ?? '127.0.0.1'}:${port}`,
+        })
+        .then(
+          () => true,
+          (err) =>
+            err instanceof ComputeMdError && err.status >= 400 && err.status < 500 && err.status !== 404,
+        ),
+    );
   const tick = setInterval(() => {
     pending = pending
       .then(() => send(running.usage()))

@@ -176,6 +176,9 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     },
   });
   await ledger.syncReservations();
+  // Balancers work in network time (health intervals, back-offs), so they get the system clock even
+  // when the gateway's is a test's manual one.
+  const lb = new LbRegistry({ clock: systemClock });
   const runtime = wireRuntime({
     store,
     ledger,
@@ -187,6 +190,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     gateway,
     seed: config.seed,
     heartbeatTimeoutMs: config.agents.heartbeat_timeout_s * 1000,
+    lb,
     log: (msg, err) => (err ? app.log.error({ err }, msg) : app.log.info(msg)),
   });
   runtimeRef = runtime;
@@ -214,9 +218,6 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     };
   }
 
-  // Balancers work in network time (health intervals, back-offs), so they get the system clock even
-  // when the gateway's is a test's manual one.
-  const lb = new LbRegistry({ clock: systemClock });
   const catalogs = set.catalogs;
   const app = await buildApp({
     clock,

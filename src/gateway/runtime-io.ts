@@ -207,3 +207,42 @@ export async function streamLogs(
     rt.events.off('close', onClose);
   }
 }
+
+/**
+ * A node agent reports where a serving lease listens (`POST /leases/:id/endpoint {url}`): the
+ * lease's balancer starts sending it requests (its health checks decide when it is ready).
+ */
+export async function setEndpoint(rt: LeaseRuntime, c: Caller, id: string, body: unknown): Promise<Outcome> {
+  const r = await rt.visible(c, id, 'node');
+  if (!r || (c.role !== 'operator' && r.driver !== 'agent')) return notFound(id);
+  const url = (body as { url?: unknown } | null)?.url;
+  let ok = false;
+  try {
+    const u = new URL(String(url));
+    ok = typeof url === 'string' && url.length <= 2048 && (u.protocol === 'http:' || u.protocol === 'https:');
+  } catch {}
+  if (!ok)
+    return fail(
+      problem('invalid-body', '/url: must be the http(s) URL the server listens on', { param: '/url' }),
+    );
+  if (typeof r.handle.lb !== 'string')
+    return fail(problem('conflict', `Lease ${id} does not serve: its run has no serve.`, { param: 'id' }));
+  if (isTerminal(r.state as RuntimeLeaseState))
+    return fail(
+      problem('conflict', `Lease ${id} is ${r.state}; it serves no more.`, {
+        param: 'id',
+        state_now: r.state,
+      }),
+    );
+  await rt.patch(id, { handle: { ...r.handle, endpoint: url as string } });
+  const b = rt.deps.lb?.get(r.handle.lb);
+  if (b) {
+    b.remove(id);
+    b.add({ id, url: url as string, lease_id: id });
+  }
+  return {
+    ok: true,
+    status: 200,
+    body: { lease_id: id, endpoint: url, load_balancer: `/lb/${r.handle.lb}` },
+  };
+}

@@ -39,6 +39,8 @@ export function leaseToWire(r: LeaseRuntimeRecord, l: LeaseRecord | null, x: Lea
     last_checkpoint_at: x.last_checkpoint_at === null ? null : iso(x.last_checkpoint_at * 1000),
     receipt_id: x.receipt_id,
     exit_code: r.exit_code,
+    endpoint: typeof r.handle.endpoint === 'string' ? r.handle.endpoint : null,
+    load_balancer: typeof r.handle.lb === 'string' ? `/lb/${r.handle.lb}` : null,
     outputs: x.outputs,
     history: r.history.map((h) => ({ from: h.from, to: h.to, at: iso(h.at), reason: h.reason })),
     created_at: iso(r.created_at),

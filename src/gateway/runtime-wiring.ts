@@ -1,4 +1,5 @@
 import type { DidSigner } from '../identity/jws.js';
+import type { LbRegistry } from '../lb/registry.js';
 import type { Market } from '../market/index.js';
 import type { Provider } from '../providers/provider.js';
 import type { IdSource, Store } from '../storage/index.js';
@@ -25,6 +26,7 @@ export interface RuntimeWiringDeps {
   gateway: DidSigner;
   seed: number;
   heartbeatTimeoutMs: number;
+  lb: LbRegistry;
   log: (msg: string, err?: unknown) => void;
 }
 
@@ -45,6 +47,7 @@ export function wireRuntime(d: RuntimeWiringDeps): RuntimeWiring {
     providers: d.providers,
     clock: d.clock,
     progress: (lease, booking, to, at) => d.ledger.service.leaseProgress(lease, booking, to, at),
+    lb: d.lb,
   });
   const executes = (provider: string, kind: string | null) =>
     kind === null ||

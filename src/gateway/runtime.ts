@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { LbRegistry } from '../lb/registry.js';
 import type { Outcome } from '../ledger/bookings.js';
 import type { LeaseProgress } from '../ledger/service.js';
 import type { BookingRecord, LeaseRecord, LedgerStore } from '../ledger/store.js';
@@ -42,6 +43,8 @@ export interface LeaseRuntimeDeps {
   clock: Clock;
   /** Tells the ledger a lease started or ended (LedgerService.leaseProgress). */
   progress: (leaseId: string, bookingId: string, to: LeaseProgress, at: number) => Promise<boolean>;
+  /** The load balancers serving leases report to (issue 8); absent: serve runs get none. */
+  lb?: LbRegistry | null;
 }
 
 export type Driver = 'agent' | 'provider' | 'simulated';
@@ -175,7 +178,24 @@ export function createLeaseRuntime(d: LeaseRuntimeDeps): LeaseRuntime {
     driverOf,
 
     async onBooked(b, key) {
-      const s = b.summary as { run?: { kind?: string; checkpoint?: { resumable?: boolean } } };
+      const s = b.summary as {
+        run?: { kind?: string; checkpoint?: { resumable?: boolean }; serve?: { health_check: string } };
+      };
+      // A server's leases share one load balancer: the booking's, or the one of the lease replaced.
+      let lbId: string | null = null;
+      if (s.run?.serve && d.lb) {
+        const prior = key?.startsWith(FAILOVER_KEY)
+          ? await d.repo.getLease(key.slice(FAILOVER_KEY.length))
+          : null;
+        lbId = typeof prior?.handle.lb === 'string' ? prior.handle.lb : `lb_${b.id.slice(3)}`;
+        if (!d.lb.get(lbId))
+          d.lb.create({
+            id: lbId,
+            owner: b.requester,
+            endpoints: [],
+            health_check: s.run.serve.health_check,
+          });
+      }
       const now = d.clock.now();
       const replaces = key?.startsWith(FAILOVER_KEY)
         ? await d.repo.getLease(key.slice(FAILOVER_KEY.length))
@@ -207,6 +227,7 @@ export function createLeaseRuntime(d: LeaseRuntimeDeps): LeaseRuntime {
           handle: {
             ...(driver === 'agent' ? { agent: l.provider } : {}),
             ...(opts.resume && opts.replaces ? { resume: { lease_id: opts.replaces } } : {}),
+            ...(lbId ? { lb: lbId } : {}),
           },
           history: [],
           version: 1,
@@ -238,6 +259,9 @@ export function createLeaseRuntime(d: LeaseRuntimeDeps): LeaseRuntime {
         return { ...r, ...patch, state: to, history: [...r.history, t.transition] };
       });
       if (moved) emit({ lease_id: leaseId, kind: 'state', state: to, reason, at });
+      // A lease that ended serves no more: out of its balancer (a replacement joins it).
+      if (moved && isTerminal(to) && typeof moved.handle.lb === 'string')
+        d.lb?.get(moved.handle.lb)?.remove(leaseId);
       return moved;
     },
 

@@ -35,6 +35,11 @@ export interface RunCommon {
   /** Off by default: the sandbox has no network unless the manifest says so. */
   network: boolean;
   checkpoint: { interval_s: number; resumable: boolean };
+  /**
+   * The run is a server (issue 8): the agent gives it a port in `PORT`, reports the endpoint, and
+   * the booking's load balancer (`/lb/:id`) spreads requests over every lease that serves it.
+   */
+  serve?: { health_check: string };
 }
 
 export type RunSpec =
@@ -107,6 +112,7 @@ export function parseRunSpec(
     'resources',
     'network',
     'checkpoint',
+    'serve',
   ]);
   for (const k of Object.keys(v))
     if (!known.has(k)) bad(`/${k}`, `unknown field; allowed: ${[...known].join(', ')}`);
@@ -225,6 +231,19 @@ export function parseRunSpec(
     if (!['interval_s', 'resumable'].includes(k)) bad(`/checkpoint/${k}`, 'unknown field');
   if (co.resumable !== undefined && typeof co.resumable !== 'boolean')
     bad('/checkpoint/resumable', 'must be true or false');
+  let serve: RunCommon['serve'];
+  if (v.serve !== undefined) {
+    const sv = v.serve;
+    if (!isObj(sv)) bad('/serve', 'must be {health_check?: "/path"}');
+    else {
+      for (const k of Object.keys(sv)) if (k !== 'health_check') bad(`/serve/${k}`, 'unknown field');
+      const hc = sv.health_check ?? '/health';
+      if (typeof hc !== 'string' || !/^\/[\x21-\x7e]{0,255}$/.test(hc))
+        bad('/serve/health_check', 'must be a path such as /health');
+      if (v.network !== true) bad('/network', 'a server must be reachable: give network: true with serve');
+      serve = { health_check: String(hc) };
+    }
+  }
   const common: RunCommon = {
     env,
     inputs,
@@ -236,6 +255,7 @@ export function parseRunSpec(
       interval_s: num(co.interval_s, '/checkpoint/interval_s', 1, 86_400, RUN_LIMITS.defaultIntervalS, true),
       resumable: co.resumable === true,
     },
+    ...(serve ? { serve } : {}),
   };
 
   let spec: RunSpec | null = null;

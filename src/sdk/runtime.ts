@@ -181,6 +181,13 @@ export class RuntimeApi extends IdentityApi {
   ): Promise<{ lease_id: string; first_seq: number | null; count: number }> {
     return this.request('POST', `/leases/${enc(leaseId)}/logs`, undefined, { lines });
   }
+  /** A node agent reports where a serving lease listens (its load balancer takes it in). */
+  postEndpoint(
+    leaseId: string,
+    url: string,
+  ): Promise<{ lease_id: string; endpoint: string; load_balancer: string }> {
+    return this.request('POST', `/leases/${enc(leaseId)}/endpoint`, undefined, { url });
+  }
   /** A node agent uploads an output of a lease it runs. */
   async putOutput(
     leaseId: string,

@@ -63,6 +63,7 @@ export const ROUTE_ABILITIES: Readonly<Record<string, string | readonly string[]
   'POST /leases/:id/cancel': ['compute/lease/cancel', 'compute/book'],
   'GET /leases/:id/logs': ['compute/lease/read', 'compute/book', 'compute/provide'],
   'POST /leases/:id/logs': 'compute/provide',
+  'POST /leases/:id/endpoint': 'compute/provide',
   'GET /leases/:id/outputs/:name': ['compute/lease/read', 'compute/book', 'compute/provide'],
   'PUT /leases/:id/outputs/:name': 'compute/provide',
   'GET /disputes': ['compute/lease/read', 'compute/book', 'compute/admin'],

@@ -1,5 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { appendLogs, getOutput, MAX_OUTPUT_BYTES, putOutput, streamLogs } from '../../gateway/runtime-io.js';
+import {
+  appendLogs,
+  getOutput,
+  MAX_OUTPUT_BYTES,
+  putOutput,
+  setEndpoint,
+  streamLogs,
+} from '../../gateway/runtime-io.js';
 import { getDispute, listDisputes } from '../../gateway/validation.js';
 import type { Outcome } from '../../ledger/bookings.js';
 import { problem } from '../../protocol/problem.js';
@@ -180,6 +187,25 @@ export function leaseRuntimeRoutes(app: FastifyInstance, deps: GatewayDeps): voi
         clearInterval(ping);
         res.end();
       }
+    },
+  );
+
+  app.post(
+    '/leases/:id/endpoint',
+    {
+      validatorCompiler: () => () => true,
+      schema: {
+        summary:
+          "A node agent reports where a serving lease listens; the booking's load balancer takes it in",
+        tags: ['leases'],
+        params: idParams,
+        security: [{ bearer: [] }],
+      },
+    },
+    async (req, reply) => {
+      const c = caller(req, reply);
+      if (!c) return reply;
+      return send(reply, await setEndpoint(rt, c, id(req), req.body));
     },
   );
 
