@@ -88,6 +88,13 @@ describe('serving leases', () => {
       404,
     );
 
+    // A restart forgets balancers (they live in the process): the runtime's pass makes it again.
+    g.gw.lb.delete(lb.slice('/lb/'.length));
+    assert.equal((await g.call('GET', `${lb}/status`, alice.key)).status, 404);
+    await g.gw.runtime.step();
+    status = (await g.call('GET', `${lb}/status`, alice.key)).body;
+    assert.deepEqual(status.endpoints.map((e: Json) => e.id).sort(), [...ids].sort());
+
     // One lease ends: it leaves the balancer, and the other keeps serving.
     assert.equal((await g.call('POST', `/leases/${ids[0]}/cancel`, alice.key, {})).status, 200);
     status = (await g.call('GET', `${lb}/status`, alice.key)).body;

@@ -71,6 +71,7 @@ async function step(rt: LeaseRuntime, t: TickDeps, r: LeaseRuntimeRecord): Promi
     if (r.driver === 'provider') await t.provider.terminate(rt, r).catch((e) => t.log('terminate failed', e));
     return (await rt.move(r.lease_id, 'cancelled', why)) !== null;
   }
+  rejoin(rt, r, b);
   switch (r.driver) {
     case 'agent':
       return stepAgent(rt, t, r, b);
@@ -81,6 +82,28 @@ async function step(rt: LeaseRuntime, t: TickDeps, r: LeaseRuntimeRecord): Promi
     default:
       return false;
   }
+}
+
+/**
+ * A serving lease whose balancer forgot it (the gateway restarted: balancers live in the process)
+ * is put back: the balancer is made again for the booking's owner, and the endpoint re-added.
+ */
+function rejoin(rt: LeaseRuntime, r: LeaseRuntimeRecord, b: BookingRecord): void {
+  const lb = rt.deps.lb;
+  const id = r.handle.lb;
+  const url = r.handle.endpoint;
+  if (!lb || typeof id !== 'string' || typeof url !== 'string' || r.state !== 'running') return;
+  const serve = (b.summary as { run?: { serve?: { health_check: string } } }).run?.serve;
+  const balancer =
+    lb.get(id) ??
+    lb.create({
+      id,
+      owner: b.requester,
+      endpoints: [],
+      ...(serve ? { health_check: serve.health_check } : {}),
+    });
+  if (!balancer.status().endpoints.some((e: { id: string }) => e.id === r.lease_id))
+    balancer.add({ id: r.lease_id, url, lease_id: r.lease_id });
 }
 
 async function stepAgent(rt: LeaseRuntime, t: TickDeps, r: LeaseRuntimeRecord, b: BookingRecord) {
