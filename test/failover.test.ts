@@ -122,8 +122,12 @@ describe('a node killed mid-job', () => {
     const result = await fetch(`${g.base}/leases/${second}/outputs/result.txt`, {
       headers: { authorization: `Bearer ${alice.key}` },
     });
-    const resumedFrom = Number(/resumed_from=(\d+)/.exec(await result.text())?.[1]);
-    assert.ok(resumedFrom > 0, `the second node resumed from step ${resumedFrom}, not from the start`);
+    const text = await result.text();
+    const resumedFrom = Number(/resumed_from=(\d+)/.exec(text)?.[1]);
+    assert.ok(
+      resumedFrom > 0,
+      `the second node resumed from step ${resumedFrom}, not from the start: ${result.status} ${text}; lease ${JSON.stringify(done)}; fo-b said: ${logs['fo-b']}`,
+    );
 
     // The first booking lists both attempts and why the first ended.
     const booking = (await g.call('GET', `/bookings/${b.body.booking_id}`, alice.key)).body;

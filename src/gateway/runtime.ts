@@ -207,6 +207,8 @@ export function createLeaseRuntime(d: LeaseRuntimeDeps): LeaseRuntime {
             resume: s.run?.checkpoint?.resumable === true,
           }
         : { resume: false };
+      // Validation groups first: a lease must be in its group before a node can take it.
+      await onValidatedBooking(rt, b, key ?? null);
       for (const l of b.leases) {
         if (await d.repo.getLease(l.id)) continue;
         const driver = driverOf(l.provider, s.run !== undefined);
@@ -248,7 +250,6 @@ export function createLeaseRuntime(d: LeaseRuntimeDeps): LeaseRuntime {
           if (!(err instanceof DuplicateError)) throw err;
         }
       }
-      await onValidatedBooking(rt, b, key ?? null);
     },
 
     async move(leaseId, to, reason, patch = {}) {

@@ -59,7 +59,28 @@ export async function onValidatedBooking(
 ): Promise<void> {
   const v = (b.summary as { validation?: { replicas: number; referee: string | null } }).validation;
   const lease = b.leases[0];
-  if (!v || !lease || key?.startsWith(REPLICA_KEY) || key?.startsWith(REFEREE_KEY)) return;
+  // A replica or a referee joins its group inside its own booking, before any node can take the
+  // lease: a fast run could otherwise finish before the group knows it, and be paid unchecked.
+  const join = key?.startsWith(REPLICA_KEY) ? 'replica' : key?.startsWith(REFEREE_KEY) ? 'referee' : null;
+  if (join && lease && key) {
+    const primary = key
+      .slice((join === 'replica' ? REPLICA_KEY : REFEREE_KEY).length)
+      .split(':')[0] as string;
+    await change(rt, primary, (x) =>
+      x.runs.some((r) => r.lease_id === lease.id)
+        ? null
+        : {
+            ...x,
+            ...(join === 'referee' ? { state: 'refereeing' } : {}),
+            runs: [
+              ...x.runs,
+              { lease_id: lease.id, provider: lease.provider, role: join, outputs: null, exit_code: null },
+            ],
+          },
+    );
+    return;
+  }
+  if (!v || !lease) return;
   if (await rt.deps.repo.validationForLease(lease.id)) return;
   const now = rt.deps.clock.now();
   await rt.deps.repo
@@ -142,7 +163,9 @@ async function stepOne(rt: LeaseRuntime, d: ValidationDeps, v: ValidationRecord)
     if (lease)
       await change(rt, v.lease_id, (x) => ({
         ...x,
-        runs: [...x.runs, { ...lease, role: 'replica', outputs: null, exit_code: null }],
+        runs: x.runs.some((r) => r.lease_id === lease.lease_id)
+          ? x.runs
+          : [...x.runs, { ...lease, role: 'replica', outputs: null, exit_code: null }],
       }));
     // Nodes join and free up: keep trying for a while before giving up on the group.
     else if (rt.deps.clock.now() - v.created_at < PATIENCE_MS) return;
@@ -189,7 +212,9 @@ async function stepOne(rt: LeaseRuntime, d: ValidationDeps, v: ValidationRecord)
     await change(rt, v.lease_id, (x) => ({
       ...x,
       state: 'refereeing',
-      runs: [...x.runs, { ...lease, role: 'referee', outputs: null, exit_code: null }],
+      runs: x.runs.some((r) => r.lease_id === lease.lease_id)
+        ? x.runs
+        : [...x.runs, { ...lease, role: 'referee', outputs: null, exit_code: null }],
     }));
     return;
   }
